@@ -1,0 +1,51 @@
+# Two commands from a fresh clone: `make chat` (main job) and `make test` (tests).
+# Each target creates .venv on first use. torch is pinned first so a CPU machine gets the CPU
+# build and no CUDA packages; later installs find 2.13.0 already satisfying the range.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+TORCH_PIN := torch==2.13.0
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: chat test bench lint install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install $(TORCH_PIN) 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import torch" 
+	$(PIP) install -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import assistant, transformers, faiss, mcp, textual"
+	touch $@
+
+$(DEV_STAMP): $(STAMP)
+	$(PIP) install -e ".[dev,bench]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import pytest, ruff, mypy"
+	touch $@
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+chat: $(STAMP)
+	$(BIN)/assistant chat
+
+test: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(DEV_STAMP)
+	$(BIN)/python benchmarks/generate.py --json
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Chat orchestration: prompt template, budget, session, history (no UI)."""

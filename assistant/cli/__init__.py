@@ -1,0 +1,56 @@
+"""The ``assistant`` console script: argument parsing → Settings → calls into the packages.
+
+Each command group lives in its own module exposing ``register(subparsers)``; handlers take
+``(args, settings)`` and return an exit code. Expected errors are translated here, once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from assistant.cli import model_cmds
+from assistant.cli.common import settings_from_args
+from assistant.errors import AssistantError
+
+# Command-group modules, in the order they appear in --help.
+COMMAND_MODULES = [model_cmds]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Course Assistant: answers about course documents, tools over MCP, "
+        "and every token's probability.",
+    )
+    parser.add_argument("--model", help="model: HF id, preset name or local directory")
+    parser.add_argument("--threads", type=int, help="torch threads (0 = automatic)")
+    parser.add_argument("--config", help="path of a config.toml to use instead of the default")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = settings_from_args(args)
+        return int(args.func(args, settings) or 0)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""One Settings object, built at the edge from: defaults < config file < ASSISTANT_* env < flags.
+
+Paths come from platformdirs; ``ASSISTANT_HOME`` moves every user directory under one folder
+(tests point it at a tmp dir so nothing touches the real home).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.errors import SettingsError
+
+APP_NAME = "course-assistant"
+ENV_PREFIX = "ASSISTANT_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _user_dirs() -> dict[str, Path]:
+    home = os.environ.get(ENV_PREFIX + "HOME")
+    if home:
+        root = Path(home).expanduser()
+        return {
+            "config_dir": root / "config",
+            "data_dir": root / "data",
+            "cache_dir": root / "cache",
+            "log_dir": root / "logs",
+        }
+    dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
+    return {
+        "config_dir": Path(dirs.user_config_dir),
+        "data_dir": Path(dirs.user_data_dir),
+        "cache_dir": Path(dirs.user_cache_dir),
+        "log_dir": Path(dirs.user_log_dir),
+    }
+
+
+def default_documents() -> list[Path]:
+    """The course notes shipped with the project (``corpus/`` beside the package)."""
+    corpus = REPO_ROOT / "corpus"
+    return [corpus] if corpus.is_dir() else []
+
+
+class Settings(BaseModel):
+    """Everything configurable. Field names double as config keys and ASSISTANT_<NAME> vars."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    # Language model
+    model: str = Field("gpt2", description="HF id, preset name or local directory")
+    allow_fallback: bool = Field(True, description="use the bundled model if `model` fails")
+    torch_threads: int = Field(0, ge=0, le=256, description="0 = choose automatically")
+    quantize: Literal["none", "int8"] = "none"
+    truncate_prompt: bool = Field(True, description="left-truncate prompts that do not fit")
+
+    # Retrieval
+    embed_model: str = Field("all-MiniLM-L6-v2", description="sentence-transformers id or path")
+    embed_threads: int = Field(1, ge=1, le=256)
+    documents: list[Path] = Field(default_factory=default_documents)
+    chunk_tokens: int = Field(200, ge=16, le=8192)
+    chunk_overlap: int = Field(32, ge=0, le=4096)
+    hnsw_threshold: int = Field(50_000, ge=1)
+
+    # User directories
+    config_dir: Path = Field(default_factory=lambda: _user_dirs()["config_dir"])
+    data_dir: Path = Field(default_factory=lambda: _user_dirs()["data_dir"])
+    cache_dir: Path = Field(default_factory=lambda: _user_dirs()["cache_dir"])
+    log_dir: Path = Field(default_factory=lambda: _user_dirs()["log_dir"])
+    index_dir: Path | None = Field(None, description="default: <data_dir>/index")
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def mcp_config_file(self) -> Path:
+        return self.config_dir / "mcp.json"
+
+    @property
+    def history_db(self) -> Path:
+        return self.data_dir / "history.sqlite3"
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc}") from exc
+
+
+def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is None:
+            continue
+        origin = field.annotation
+        # Lists of paths are written like PATH: "a:b" (os.pathsep).
+        values[name] = raw.split(os.pathsep) if "list" in str(origin) else raw
+    return values
+
+
+def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or "settings"
+    where = sources.get(str(err["loc"][0]) if err["loc"] else "", "")
+    suffix = f" (from {where})" if where else ""
+    return f"invalid setting {field!r}{suffix}: {err['msg']}"
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Merge defaults, the config file, ASSISTANT_* variables and explicit overrides."""
+    env = os.environ if environ is None else environ
+    dirs = _user_dirs()
+    cfg_path = config_file or Path(env.get(ENV_PREFIX + "CONFIG", dirs["config_dir"] / "config.toml"))
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for label, layer in (
+        (str(cfg_path), _read_config_file(cfg_path)),
+        ("environment", _read_env(env)),
+        ("command line", {k: v for k, v in (overrides or {}).items() if v is not None}),
+    ):
+        merged.update(layer)
+        sources.update(dict.fromkeys(layer, label))
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, sources)) from exc
