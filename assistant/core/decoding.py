@@ -1,0 +1,214 @@
+"""Decoding settings (validated), presets, and the HF logits processors built from them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from transformers import (
+    LogitsProcessor,
+    LogitsProcessorList,
+    NoRepeatNGramLogitsProcessor,
+    RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+    TypicalLogitsWarper,
+)
+
+from assistant.errors import UsageError
+
+Strategy = Literal["greedy", "sample", "beam"]
+STRATEGIES: tuple[str, ...] = ("greedy", "sample", "beam")
+MAX_TOP_LOGPROBS = 20
+
+# (low, high, low inclusive, high inclusive) for each numeric field; messages quote these.
+_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "temperature": (0.0, 100.0, False, True),
+    "top_k": (0, 1_000_000, True, True),
+    "top_p": (0.0, 1.0, False, True),
+    "typical_p": (0.0, 1.0, False, True),
+    "repetition_penalty": (0.0, 10.0, False, True),
+    "no_repeat_ngram_size": (0, 64, True, True),
+    "num_beams": (1, 32, True, True),
+    "length_penalty": (-10.0, 10.0, True, True),
+    "max_new_tokens": (1, 4096, True, True),
+    "seed": (0, 2**63 - 1, True, True),
+    "top_logprobs": (0, MAX_TOP_LOGPROBS, True, True),
+}
+_INT_FIELDS = {"top_k", "no_repeat_ngram_size", "num_beams", "max_new_tokens", "seed", "top_logprobs"}
+
+
+def _range_text(low: float, high: float, low_incl: bool, high_incl: bool) -> str:
+    left = "≥" if low_incl else ">"
+    right = "≤" if high_incl else "<"
+    return f"{left} {low:g} and {right} {high:g}"
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """Every knob of decoding. Invalid values raise UsageError naming the field and range."""
+
+    strategy: Strategy = "greedy"
+    temperature: float = 1.0
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0  # 1.0 = off
+    typical_p: float = 1.0  # 1.0 = off
+    repetition_penalty: float = 1.0  # 1.0 = off
+    no_repeat_ngram_size: int = 0  # 0 = off
+    num_beams: int = 4  # beam strategy only
+    length_penalty: float = 1.0  # beam strategy only
+    max_new_tokens: int = 64
+    stop: tuple[str, ...] = field(default_factory=tuple)
+    seed: int | None = None
+    top_logprobs: int = 5
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise UsageError(
+                f"invalid decoding setting 'strategy': must be one of {', '.join(STRATEGIES)} "
+                f"(got {self.strategy!r})"
+            )
+        for name, (low, high, low_incl, high_incl) in _RANGES.items():
+            value = getattr(self, name)
+            if value is None and name == "seed":
+                continue
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            if name in _INT_FIELDS and not (is_number and float(value).is_integer()):
+                raise UsageError(f"invalid decoding setting {name!r}: must be an integer (got {value!r})")
+            if not is_number or value != value:  # NaN fails every comparison
+                raise UsageError(f"invalid decoding setting {name!r}: must be a number (got {value!r})")
+            too_low = value < low if low_incl else value <= low
+            too_high = value > high if high_incl else value >= high
+            if too_low or too_high:
+                raise UsageError(
+                    f"invalid decoding setting {name!r}: must be "
+                    f"{_range_text(low, high, low_incl, high_incl)} (got {value!r})"
+                )
+        if self.strategy == "beam" and self.num_beams < 2:
+            raise UsageError("invalid decoding setting 'num_beams': beam search needs ≥ 2 beams")
+        if not isinstance(self.stop, tuple) or not all(isinstance(s, str) and s for s in self.stop):
+            raise UsageError("invalid decoding setting 'stop': must be a list of non-empty strings")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> DecodingSettings:
+        """Build from loose input (CLI flags, JSON, UI form); unknown keys are an error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UsageError(f"unknown decoding setting(s): {', '.join(unknown)}")
+        clean = {k: v for k, v in values.items() if v is not None or k == "seed"}
+        if "stop" in clean:
+            stop = clean["stop"]
+            clean["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+        return cls(**clean)
+
+    def replace(self, **changes: Any) -> DecodingSettings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["stop"] = list(self.stop)
+        return data
+
+
+PRESETS: dict[str, DecodingSettings] = {
+    "greedy": DecodingSettings(strategy="greedy"),
+    "balanced": DecodingSettings(
+        strategy="sample", temperature=0.7, top_p=0.9, repetition_penalty=1.1
+    ),
+    "creative": DecodingSettings(strategy="sample", temperature=1.0, top_p=0.95, top_k=0),
+    "beam": DecodingSettings(
+        strategy="beam", num_beams=4, no_repeat_ngram_size=3, length_penalty=1.0
+    ),
+}
+
+
+def preset(name: str, **overrides: Any) -> DecodingSettings:
+    try:
+        base = PRESETS[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown decoding preset {name!r}: choose one of {', '.join(PRESETS)}"
+        ) from None
+    return base.replace(**overrides) if overrides else base
+
+
+class PrefilteredTopPLogitsWarper(TopPLogitsWarper):
+    """HF's top-p with a top-k prefilter: the same kept set without sorting the vocabulary.
+
+    HF removes a token when the ascending cumulative probability up to it is ≤ 1 − p. Every
+    token outside the ``prefilter`` most likely ones has a cumulative mass ≤ the total mass
+    outside them; if that mass is ≤ 1 − p, all of them go and only the prefilter needs sorting.
+    Otherwise the nucleus does not fit and we fall back to HF's full sort.
+    """
+
+    def __init__(self, top_p: float, min_tokens_to_keep: int = 1, prefilter: int = 256) -> None:
+        super().__init__(top_p=top_p, min_tokens_to_keep=min_tokens_to_keep)
+        self.prefilter = prefilter
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor) -> torch.Tensor:
+        vocab = scores.size(-1)
+        if scores.size(0) != 1 or vocab <= self.prefilter:
+            return super().__call__(input_ids, scores)
+        row = scores[0]
+        top_values, top_indices = torch.topk(row, self.prefilter)  # descending
+        log_norm = torch.logsumexp(row, dim=-1)
+        top_probs = torch.exp(top_values - log_norm)
+        outside_mass = float(1.0 - top_probs.sum())
+        if outside_mass > 1.0 - self.top_p:
+            return super().__call__(input_ids, scores)
+        ascending = top_probs.flip(0)
+        cumulative = ascending.cumsum(0) + max(outside_mass, 0.0)
+        remove = cumulative <= (1.0 - self.top_p)
+        remove[-self.min_tokens_to_keep :] = False
+        keep_indices = top_indices.flip(0)[~remove]
+        out = torch.full_like(scores, self.filter_value)
+        out[0, keep_indices] = scores[0, keep_indices]
+        return out
+
+
+def build_processors(settings: DecodingSettings) -> LogitsProcessorList:
+    """The HF processors HF ``generate`` would apply for these settings, in HF's order.
+
+    Penalties apply to every strategy; temperature/top-k/top-p/typical only when sampling
+    (as in HF, where greedy and beam ignore the sampling warpers).
+    """
+    processors: list[LogitsProcessor] = []
+    if settings.repetition_penalty != 1.0:
+        processors.append(RepetitionPenaltyLogitsProcessor(settings.repetition_penalty))
+    if settings.no_repeat_ngram_size > 0:
+        processors.append(NoRepeatNGramLogitsProcessor(settings.no_repeat_ngram_size))
+    if settings.strategy == "sample":
+        if settings.temperature != 1.0:
+            processors.append(TemperatureLogitsWarper(settings.temperature))
+        if settings.top_k:
+            processors.append(TopKLogitsWarper(settings.top_k))
+        if settings.top_p < 1.0:
+            processors.append(PrefilteredTopPLogitsWarper(settings.top_p))
+        if settings.typical_p < 1.0:
+            processors.append(TypicalLogitsWarper(mass=settings.typical_p))
+    return LogitsProcessorList(processors)
+
+
+def hf_generate_kwargs(settings: DecodingSettings) -> dict[str, Any]:
+    """The same settings spelled as HF ``generate`` arguments (beam search, golden tests)."""
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": settings.max_new_tokens,
+        "repetition_penalty": settings.repetition_penalty,
+        "no_repeat_ngram_size": settings.no_repeat_ngram_size,
+        "do_sample": settings.strategy == "sample",
+    }
+    if settings.strategy == "beam":
+        kwargs.update(num_beams=settings.num_beams, length_penalty=settings.length_penalty)
+    if settings.strategy == "sample":
+        kwargs.update(
+            temperature=settings.temperature,
+            top_k=settings.top_k,
+            top_p=settings.top_p,
+            typical_p=settings.typical_p,
+        )
+    return kwargs

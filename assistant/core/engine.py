@@ -1,0 +1,282 @@
+"""The language-model engine: next-token tables, streamed generation, beam search, scoring.
+
+Every decision is visible: each TokenStep carries the raw and processed probability of the
+chosen token, its rank, and the top alternatives. Decoding uses the KV cache and HF's logits
+processors; greedy output equals HF ``generate`` token for token.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+
+from assistant.core.decoding import DecodingSettings, build_processors, hf_generate_kwargs
+from assistant.core.models import LoadedModel, load_model
+from assistant.core.textstream import IncrementalDecoder, StopMatcher
+from assistant.core.tokens import TokenTexts
+from assistant.core.types import FinishReason, Generation, Score, TokenProb, TokenStep
+from assistant.errors import ContextLengthError, UsageError
+
+
+class Engine:
+    """A loaded GPT-2-family model plus everything needed to decode it transparently."""
+
+    def __init__(self, loaded: LoadedModel, *, truncate_prompt: bool = True) -> None:
+        self.loaded = loaded
+        self.model = loaded.model
+        self.tokenizer = loaded.tokenizer
+        self.truncate_prompt = truncate_prompt
+        self.token_texts = TokenTexts(self.tokenizer)
+        self.eos_token_id: int | None = self.tokenizer.eos_token_id
+        self.bos_token_id: int | None = self.tokenizer.bos_token_id
+        # One generation at a time per engine: the model and its cache are not re-entrant.
+        self.lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        name: str | None = None,
+        *,
+        allow_fallback: bool = True,
+        quantize: str = "none",
+        threads: int = 0,
+        truncate_prompt: bool = True,
+    ) -> Engine:
+        """Load an HF id, preset, local directory, or (None) the bundled model."""
+        loaded = load_model(name, allow_fallback=allow_fallback, quantize=quantize, threads=threads)
+        return cls(loaded, truncate_prompt=truncate_prompt)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Engine:
+        return cls.load(
+            settings.model,
+            allow_fallback=settings.allow_fallback,
+            quantize=settings.quantize,
+            threads=settings.torch_threads,
+            truncate_prompt=settings.truncate_prompt,
+        )
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def context_length(self) -> int:
+        return self.loaded.context_length
+
+    @property
+    def name(self) -> str:
+        return self.loaded.name
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
+
+    def _require_text(self, text: str, what: str = "prompt") -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise UsageError(f"empty {what}: give some text")
+
+    def _top(self, logprobs: torch.Tensor, k: int) -> tuple[TokenProb, ...]:
+        if k <= 0:
+            return ()
+        values, indices = torch.topk(logprobs, k)
+        return tuple(
+            TokenProb(int(i), self.token_texts.text(int(i)), math.exp(float(v)), float(v))
+            for v, i in zip(values.tolist(), indices.tolist(), strict=True)
+            if v > -math.inf
+        )
+
+    # ------------------------------------------------------------------ next token
+    @torch.inference_mode()
+    def next_token_distribution(self, text: str, k: int = 10) -> list[TokenProb]:
+        """The k most likely next tokens after ``text`` (the classic probability table)."""
+        self._require_text(text, "text")
+        if not 1 <= k <= 1000:
+            raise UsageError(f"invalid k: must be ≥ 1 and ≤ 1000 (got {k})")
+        ids = self.encode(text)[-self.context_length :]
+        with self.lock:
+            out = self.model(input_ids=torch.tensor([ids]), logits_to_keep=1, use_cache=False)
+        logprobs = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+        return list(self._top(logprobs, min(k, logprobs.numel())))
+
+    # ------------------------------------------------------------------ prompt fitting
+    def fit_prompt(self, prompt: str, max_new_tokens: int) -> tuple[list[int], int]:
+        """Token ids of ``prompt`` that fit with ``max_new_tokens``, and how many were cut."""
+        self._require_text(prompt)
+        if max_new_tokens >= self.context_length:
+            raise UsageError(
+                f"invalid decoding setting 'max_new_tokens': must be < the model's context of "
+                f"{self.context_length} tokens (got {max_new_tokens})"
+            )
+        ids = self.encode(prompt)
+        room = self.context_length - max_new_tokens
+        if len(ids) <= room:
+            return ids, 0
+        if not self.truncate_prompt:
+            raise ContextLengthError(
+                f"prompt of {len(ids)} tokens + max_new_tokens {max_new_tokens} exceeds the "
+                f"model's context of {self.context_length} tokens; shorten it or allow truncation"
+            )
+        return ids[-room:], len(ids) - room
+
+    # ------------------------------------------------------------------ generation
+    def stream(
+        self,
+        prompt: str,
+        settings: DecodingSettings | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> GenerationStream:
+        """Iterate TokenSteps as they are decided; the stream object keeps the outcome."""
+        settings = settings or DecodingSettings()
+        ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens)
+        return GenerationStream(self, ids, truncated, settings, stop_event)
+
+    def generate(
+        self,
+        prompt: str,
+        settings: DecodingSettings | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> Generation:
+        stream = self.stream(prompt, settings, stop_event)
+        for _ in stream:
+            pass
+        return stream.result()
+
+    # ------------------------------------------------------------------ scoring
+    @torch.inference_mode()
+    def score(self, text: str, stride: int | None = None) -> Score:
+        """Log-probability of every token of ``text``; long texts use a sliding window so every
+        token is scored once with as much left context as fits."""
+        self._require_text(text, "text")
+        ids = self.encode(text)
+        start = [self.bos_token_id] if self.bos_token_id is not None else []
+        full = start + ids
+        if len(full) < 2:
+            raise UsageError("text too short to score: need at least two tokens")
+        window = self.context_length
+        # Each window must overlap the last by ≥ 1 token so every token has left context.
+        stride = min(stride or max(1, window // 2), window - 1)
+        logprobs: list[float] = []
+        scored_until, windows, begin = 1, 0, 0  # position 0 (BOS or first token) is context only
+        with self.lock:
+            while True:
+                end = min(begin + window, len(full))
+                chunk = torch.tensor([full[begin:end]])
+                logits = self.model(input_ids=chunk, use_cache=False).logits[0, :-1].float()
+                token_lp = torch.log_softmax(logits, dim=-1).gather(1, chunk[0, 1:, None])[:, 0]
+                logprobs.extend(token_lp[scored_until - (begin + 1) :].tolist())
+                scored_until, windows = end, windows + 1
+                if end == len(full):
+                    break
+                begin += stride
+        scored_ids = full[len(full) - len(logprobs) :]
+        return Score(
+            token_ids=tuple(scored_ids),
+            tokens=tuple(self.token_texts.text(i) for i in scored_ids),
+            logprobs=tuple(logprobs),
+            windows=windows,
+        )
+
+
+class GenerationStream:
+    """Iterator of TokenSteps for one generation; afterwards ``result()`` is the Generation."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        prompt_ids: list[int],
+        truncated: int,
+        settings: DecodingSettings,
+        stop_event: threading.Event | None,
+    ) -> None:
+        self.engine = engine
+        self.prompt_ids = prompt_ids
+        self.truncated_prompt_tokens = truncated
+        self.settings = settings
+        self.stop_event = stop_event or threading.Event()
+        self.steps: list[TokenStep] = []
+        self.finish_reason: FinishReason | None = None
+        self.sequence_score: float | None = None
+        self.first_token_seconds: float | None = None
+        self.seconds = 0.0
+        self._started = 0.0
+        self._iter: Iterator[TokenStep] | None = None
+
+    def __iter__(self) -> Iterator[TokenStep]:
+        if self._iter is None:
+            self._iter = self._run()
+        return self._iter
+
+    def __next__(self) -> TokenStep:
+        return next(iter(self))
+
+    def result(self) -> Generation:
+        if self.finish_reason is None:
+            raise RuntimeError("generation has not finished")
+        return Generation(
+            text="".join(step.text for step in self.steps),
+            steps=tuple(self.steps),
+            finish_reason=self.finish_reason,
+            prompt_tokens=len(self.prompt_ids),
+            truncated_prompt_tokens=self.truncated_prompt_tokens,
+            sequence_score=self.sequence_score,
+            seconds=self.seconds,
+        )
+
+    def _run(self) -> Iterator[TokenStep]:
+        from assistant.core.beam import beam_steps
+        from assistant.core.sampler import sample_steps
+
+        started = self._started = time.perf_counter()
+        with self.engine.lock:
+            if self.settings.strategy == "beam":
+                raw_steps, reason = beam_steps(self)
+            else:
+                raw_steps, reason = sample_steps(self), None
+            yield from self._apply_stops(raw_steps)
+        if reason is not None and self.finish_reason is None:
+            self.finish_reason = reason
+        self.seconds = time.perf_counter() - started
+
+    def _apply_stops(self, raw_steps: Iterator[TokenStep]) -> Iterator[TokenStep]:
+        """Release steps only once no stop string can still begin inside their text."""
+        matcher = StopMatcher(self.settings.stop)
+        pending: list[TokenStep] = []
+        released = 0
+        for step in raw_steps:
+            if self.first_token_seconds is None:
+                self.first_token_seconds = time.perf_counter() - self._started
+            pending.append(step)
+            allowed, stopped = matcher.feed(step.text)
+            while pending and (released + len(pending[0].text) <= allowed):
+                out = pending.pop(0)
+                released += len(out.text)
+                self.steps.append(out)
+                yield out
+            if stopped:
+                if pending and allowed > released:  # the step in which the stop string begins
+                    first = pending[0]
+                    cut = _replace_text(first, first.text[: allowed - released])
+                    self.steps.append(cut)
+                    yield cut
+                self.finish_reason = "stop"
+                return
+        for out in pending:  # generation ended while text was held back: release it
+            self.steps.append(out)
+            yield out
+
+
+def _replace_text(step: TokenStep, text: str) -> TokenStep:
+    from dataclasses import replace
+
+    return replace(step, text=text)
+
+
+__all__ = ["Engine", "GenerationStream", "IncrementalDecoder"]

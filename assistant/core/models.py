@@ -1,0 +1,212 @@
+"""Resolve a model name, load tokenizer + model once, fall back to the bundled model offline."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from assistant.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL_DIR = Path(__file__).resolve().parent.parent / "resources" / "model"
+BUNDLED_NAME = "bundled"
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    hf_id: str
+    parameters: str
+    note: str
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("distilgpt2", "distilbert/distilgpt2", "82M", "distilled GPT-2, fastest"),
+        Preset("gpt2", "openai-community/gpt2", "124M", "GPT-2 small, the default"),
+        Preset("gpt2-medium", "openai-community/gpt2-medium", "355M", "GPT-2 medium"),
+        Preset("gpt2-large", "openai-community/gpt2-large", "774M", "GPT-2 large"),
+        Preset("gpt2-xl", "openai-community/gpt2-xl", "1.5B", "GPT-2 XL, slow on a laptop CPU"),
+        Preset("dialogpt-small", "microsoft/DialoGPT-small", "124M", "GPT-2 tuned on Reddit chats"),
+        Preset("dialogpt-medium", "microsoft/DialoGPT-medium", "355M", "DialoGPT medium"),
+    )
+}
+
+
+def resolve_model_name(name: str | None) -> str:
+    """Map a preset name, 'bundled', a local directory or an HF id to what from_pretrained takes."""
+    if not name or name == BUNDLED_NAME:
+        return str(BUNDLED_MODEL_DIR)
+    key = name.lower()
+    if key in PRESETS:
+        return PRESETS[key].hf_id
+    for preset in PRESETS.values():  # "microsoft/DialoGPT-small" spelled in any case
+        if preset.hf_id.lower() == key:
+            return preset.hf_id
+    path = Path(name).expanduser()
+    if path.exists() or name.startswith((".", "/", "~")):
+        if not path.is_dir():
+            raise ModelLoadError(f"model path {path} is not a directory")
+        return str(path.resolve())
+    return name
+
+
+def default_threads() -> int:
+    """One thread per physical core, at most 4: a second OpenMP thread per core only hurts,
+    and under load from the embedder or the UI more threads than free cores is much slower."""
+    logical = os.cpu_count() or 1
+    physical = max(1, logical // 2) if logical > 2 else logical
+    return max(1, min(4, physical))
+
+
+def configure_threads(threads: int) -> int:
+    chosen = threads if threads > 0 else default_threads()
+    if torch.get_num_threads() != chosen:
+        torch.set_num_threads(chosen)
+    return chosen
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _from_pretrained(source: str) -> tuple[Any, Any]:
+    """Load tokenizer + model: cache/local first, then (unless offline) HF's own download."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    attempts = [True] if (_hub_offline() or Path(source).is_dir()) else [True, False]
+    last: Exception | None = None
+    for local_only in attempts:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            model = AutoModelForCausalLM.from_pretrained(
+                source, local_files_only=local_only, dtype=torch.float32
+            )
+            return tokenizer, model
+        except (OSError, ValueError, EnvironmentError) as exc:  # noqa: UP024 - HF raises both
+            last = exc
+    raise ModelLoadError(_first_line(last))
+
+
+def _first_line(exc: Exception | None) -> str:
+    text = str(exc).strip().splitlines()[0] if exc and str(exc).strip() else repr(exc)
+    return text[:300]
+
+
+def conv1d_to_linear(model: nn.Module) -> nn.Module:
+    """Swap GPT-2's Conv1D layers for equivalent nn.Linear (transposed weights) in place,
+    so torch's dynamic quantization (which only knows Linear) can reach them."""
+    from transformers.pytorch_utils import Conv1D
+
+    for parent in list(model.modules()):
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, Conv1D):
+                linear = nn.Linear(child.nx, child.nf)
+                linear.weight = nn.Parameter(child.weight.detach().t().contiguous())
+                linear.bias = nn.Parameter(child.bias.detach().clone())
+                setattr(parent, child_name, linear)
+    return model
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """Dynamic int8 weights for every Linear (incl. the tied LM head, which gets its own copy)."""
+    conv1d_to_linear(model)
+    head = getattr(model, "lm_head", None)
+    if isinstance(head, nn.Linear):  # untie so quantizing the head leaves the embedding fp32
+        new_head = nn.Linear(head.in_features, head.out_features, bias=head.bias is not None)
+        new_head.weight = nn.Parameter(head.weight.detach().clone())
+        if head.bias is not None:
+            new_head.bias = nn.Parameter(head.bias.detach().clone())
+        model.lm_head = new_head
+    from torch.ao.quantization import quantize_dynamic
+
+    return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    name: str  # what the user asked for
+    source: str  # what was loaded (HF id or directory)
+    is_fallback: bool = False
+    notice: str | None = None  # one line for the user when the fallback is in use
+    quantized: bool = False
+
+    @property
+    def is_bundled(self) -> bool:
+        return self.source == str(BUNDLED_MODEL_DIR)
+
+    @property
+    def context_length(self) -> int:
+        config = self.model.config
+        return int(getattr(config, "n_positions", None) or config.max_position_embeddings)
+
+
+def fallback_notice(requested: str, reason: str) -> str:
+    return (
+        f"model {requested!r} is not available here ({reason}); using the bundled course model "
+        f"instead. To get the real one, run with network access: assistant models --download "
+        f"{requested}"
+    )
+
+
+def load_model(
+    name: str | None,
+    *,
+    allow_fallback: bool = True,
+    quantize: str = "none",
+    threads: int = 0,
+) -> LoadedModel:
+    """Load once, in eval mode. Falls back to the bundled model (with a notice) if allowed."""
+    configure_threads(threads)
+    requested = name or BUNDLED_NAME
+    source = resolve_model_name(name)
+    is_fallback, notice = False, None
+    try:
+        tokenizer, model = _from_pretrained(source)
+    except ModelLoadError as exc:
+        bundled = BUNDLED_MODEL_DIR
+        if source == str(bundled) or not allow_fallback or not (bundled / "config.json").is_file():
+            hint = "" if source == str(bundled) else " (no bundled fallback available)"
+            raise ModelLoadError(f"cannot load model {requested!r}: {exc}{hint}") from exc
+        notice = fallback_notice(requested, "not in the local Hugging Face cache and no hub access")
+        log.warning(notice)
+        tokenizer, model = _from_pretrained(str(bundled))
+        source, is_fallback = str(bundled), True
+    model.eval()
+    model.requires_grad_(False)
+    if getattr(model.config, "model_type", "") not in {"gpt2"}:
+        log.info("model type %s is not GPT-2; the engine treats it as a causal LM", model.config.model_type)
+    quantized = False
+    if quantize == "int8":
+        model = quantize_int8(model)
+        quantized = True
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        name=requested,
+        source=source,
+        is_fallback=is_fallback,
+        notice=notice,
+        quantized=quantized,
+    )
+
+
+def cached_presets() -> dict[str, bool]:
+    """Which presets are already in the local Hugging Face cache (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = {}
+    for preset in PRESETS.values():
+        hit = try_to_load_from_cache(preset.hf_id, "config.json")
+        found[preset.name] = isinstance(hit, str)
+    return found

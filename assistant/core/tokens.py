@@ -1,0 +1,46 @@
+"""Readable text for single tokens, including byte-level pieces of multi-byte characters."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=1)
+def _byte_decoder() -> dict[str, int]:
+    """Inverse of GPT-2's byte→printable-character table (byte-level BPE token spelling):
+    printable Latin-1 bytes map to themselves, the other bytes to code points from 256 up."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAC + 1), *range(0xAE, 0xFF + 1)]
+    table = {chr(b): b for b in printable}
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            table[chr(256 + extra)] = b
+            extra += 1
+    return table
+
+
+class TokenTexts:
+    """``text(id)``: the token as a user should see it. A token holding part of a UTF-8
+    character decodes to U+FFFD alone; we show its bytes instead (e.g. ``\\xe5\\x8f``)."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self._cache: dict[int, str] = {}
+
+    def text(self, token_id: int) -> str:
+        cached = self._cache.get(token_id)
+        if cached is None:
+            cached = self._cache[token_id] = self._compute(token_id)
+        return cached
+
+    def _compute(self, token_id: int) -> str:
+        text = str(self.tokenizer.decode([token_id]))
+        if "\ufffd" not in text:
+            return text
+        piece = self.tokenizer.convert_ids_to_tokens(token_id)
+        decoder = _byte_decoder()
+        if isinstance(piece, str) and all(ch in decoder for ch in piece):
+            raw = bytes(decoder[ch] for ch in piece)
+            return raw.decode("utf-8", errors="backslashreplace")
+        return text
