@@ -1,0 +1,1 @@
+"""Calculator MCP server: ``python -m mcp_servers.calculator``."""

@@ -1,0 +1,174 @@
+"""MCP wiring for the file lookup: four read-only tools over stdio, confined to one root.
+
+All path handling lives in ``sandbox``; this module declares the tools, converts results into
+MCP structured output and turns every ``SandboxError`` into a tool error (``isError: true``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel
+
+from mcp_servers import package_version
+from mcp_servers.file_lookup.sandbox import (
+    DEFAULT_LIMITS,
+    Sandbox,
+    SandboxError,
+    SandboxLimits,
+)
+from mcp_servers.logging_setup import configure_stderr_logging
+
+SERVER_NAME = "file-lookup"
+# The course notes shipped with the repository: <repo>/corpus.
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "corpus"
+
+_READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+
+
+class EntryModel(BaseModel):
+    path: str
+    type: str
+    size_bytes: int | None
+
+
+class ListingModel(BaseModel):
+    path: str
+    entries: list[EntryModel]
+    truncated: bool
+    note: str | None = None
+
+
+class FileContentModel(BaseModel):
+    path: str
+    start_line: int
+    end_line: int
+    total_lines: int
+    content: str
+    truncated: bool
+    size_bytes: int
+
+
+class SearchMatchModel(BaseModel):
+    path: str
+    line: int
+    text: str
+
+
+class SearchResultModel(BaseModel):
+    query: str
+    matches: list[SearchMatchModel]
+    truncated: bool
+    files_searched: int
+    files_skipped: int
+    note: str | None = None
+
+
+class FileInfoModel(BaseModel):
+    path: str
+    type: str
+    size_bytes: int
+    modified: str
+    is_binary: bool | None = None
+    line_count: int | None = None
+
+
+def build_server(
+    root: str | Path = DEFAULT_ROOT, limits: SandboxLimits = DEFAULT_LIMITS
+) -> MCPServer:
+    """Return the file lookup MCP server for ``root`` (not started).
+
+    Raises ``SandboxError`` when ``root`` is not a readable directory.
+    """
+    sandbox = Sandbox(root, limits)
+    server = MCPServer(
+        name=SERVER_NAME,
+        version=package_version(),
+        instructions=(
+            "Read-only access to the files under one root directory. Paths are relative to "
+            "that root; use list_files to discover them and search_files to find text."
+        ),
+    )
+
+    @server.tool(annotations=_READ_ONLY)
+    def list_files(path: str = ".", pattern: str = "*", recursive: bool = False) -> ListingModel:
+        """List files and directories under `path` (relative to the root).
+
+        `pattern` is a case-insensitive glob matched against each name (or against the
+        relative path when it contains '/'); `recursive` walks subdirectories. Symlinks are
+        listed as such and never followed. Long listings are cut and marked `truncated`.
+        """
+        return _call(ListingModel, sandbox.list_files, path, pattern, recursive)
+
+    @server.tool(annotations=_READ_ONLY)
+    def read_file(path: str, start_line: int = 1, end_line: int | None = None) -> FileContentModel:
+        """Read a text file under the root, lines numbered from 1.
+
+        Returns lines `start_line`..`end_line` (inclusive; to the end when omitted), each
+        prefixed with its number and a tab. Output is capped in size (`truncated` says so);
+        continue with a later `start_line`. Binary and very large files are refused.
+        """
+        return _call(FileContentModel, sandbox.read_file, path, start_line, end_line)
+
+    @server.tool(annotations=_READ_ONLY)
+    def search_files(query: str, glob: str = "*", max_results: int = 50) -> SearchResultModel:
+        """Find lines containing `query` in text files under the root.
+
+        The query is literal text (no regex, no wildcards), compared case-insensitively.
+        `glob` limits the files searched (e.g. "*.md"). Returns path, line number and line.
+        """
+        return _call(SearchResultModel, sandbox.search_files, query, glob, max_results)
+
+    @server.tool(annotations=_READ_ONLY)
+    def file_info(path: str) -> FileInfoModel:
+        """Type, size and modification time of a file or directory under the root; for
+        text files also the number of lines."""
+        return _call(FileInfoModel, sandbox.file_info, path)
+
+    return server
+
+
+def _call(model: type[Any], method: Any, *arguments: Any) -> Any:
+    """Run a sandbox method; a refusal becomes an MCP tool error naming its reason."""
+    try:
+        result = method(*arguments)
+    except SandboxError as error:
+        raise ToolError(str(error)) from None
+    return model.model_validate(dataclasses.asdict(result))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: ``assistant-file-lookup`` / ``python -m mcp_servers.file_lookup``."""
+    parser = argparse.ArgumentParser(
+        prog="assistant-file-lookup",
+        description="MCP file lookup server (read-only, confined to --root) on stdin/stdout.",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help="directory the tools may read (default: the repository's corpus/)",
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    options = parser.parse_args(argv)
+    configure_stderr_logging(options.log_level)
+    if not options.root.is_dir():
+        print(f"error: root directory {str(options.root)!r} does not exist", file=sys.stderr)
+        return 2
+    try:
+        server = build_server(options.root)
+    except SandboxError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    server.run("stdio")
+    return 0
