@@ -394,7 +394,7 @@ class _Evaluation:
             # Size of the result in bits, known before computing it: 9**9**9 stops here.
             # (|base| >= 2, so the result has at least `exponent` bits.)
             self.require_int_bits(exponent)
-            self.require_int_bits(exponent * math.log2(abs(base)))
+            self.require_int_bits(math.floor(exponent * math.log2(abs(base))) + 1)
             return base**exponent
         if base < 0 and not float(exponent).is_integer():
             raise CalculationMathError(
