@@ -20,7 +20,9 @@ SHARED_DIR = REPO_ROOT.parent / "shared"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Point ASSISTANT_HOME and HF caches at a fresh tmp dir for every test."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("ASSISTANT_HOME", str(home))

@@ -10,12 +10,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from assistant.cli import model_cmds
+from assistant.cli import index_cmds, model_cmds, train_cmds
 from assistant.cli.common import settings_from_args
 from assistant.errors import AssistantError
 
 # Command-group modules, in the order they appear in --help.
-COMMAND_MODULES = [model_cmds]
+COMMAND_MODULES = [model_cmds, index_cmds, train_cmds]
+
+
+def add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    group = parser.add_argument_group("global options")
+    group.add_argument("--model", default=default, help="HF id, preset name or local directory")
+    group.add_argument("--threads", type=int, default=default, help="torch threads (0 = auto)")
+    group.add_argument(
+        "--config", default=default, help="config.toml to use instead of the default"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,12 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Course Assistant: answers about course documents, tools over MCP, "
         "and every token's probability.",
     )
-    parser.add_argument("--model", help="model: HF id, preset name or local directory")
-    parser.add_argument("--threads", type=int, help="torch threads (0 = automatic)")
-    parser.add_argument("--config", help="path of a config.toml to use instead of the default")
+    add_global_options(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
+    # Global options are accepted after the command too ("assistant probs TEXT --model X").
+    for subparser in sub.choices.values():
+        add_global_options(subparser, argparse.SUPPRESS)
     return parser
 
 

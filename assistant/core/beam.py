@@ -30,7 +30,9 @@ class EventStoppingCriteria(StoppingCriteria):
     def __init__(self, event: threading.Event) -> None:
         self.event = event
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> Any:
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any
+    ) -> Any:
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool)
 
 

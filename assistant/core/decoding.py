@@ -39,7 +39,14 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "seed": (0, 2**63 - 1, True, True),
     "top_logprobs": (0, MAX_TOP_LOGPROBS, True, True),
 }
-_INT_FIELDS = {"top_k", "no_repeat_ngram_size", "num_beams", "max_new_tokens", "seed", "top_logprobs"}
+_INT_FIELDS = {
+    "top_k",
+    "no_repeat_ngram_size",
+    "num_beams",
+    "max_new_tokens",
+    "seed",
+    "top_logprobs",
+}
 
 
 def _range_text(low: float, high: float, low_incl: bool, high_incl: bool) -> str:
@@ -78,9 +85,13 @@ class DecodingSettings:
                 continue
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
             if name in _INT_FIELDS and not (is_number and float(value).is_integer()):
-                raise UsageError(f"invalid decoding setting {name!r}: must be an integer (got {value!r})")
+                raise UsageError(
+                    f"invalid decoding setting {name!r}: must be an integer (got {value!r})"
+                )
             if not is_number or value != value:  # NaN fails every comparison
-                raise UsageError(f"invalid decoding setting {name!r}: must be a number (got {value!r})")
+                raise UsageError(
+                    f"invalid decoding setting {name!r}: must be a number (got {value!r})"
+                )
             too_low = value < low if low_incl else value <= low
             too_high = value > high if high_incl else value >= high
             if too_low or too_high:

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from assistant.core.decoding import DecodingSettings, build_processors, hf_generate_kwargs
+from assistant.core.decoding import DecodingSettings
 from assistant.core.models import LoadedModel, load_model
 from assistant.core.textstream import IncrementalDecoder, StopMatcher
 from assistant.core.tokens import TokenTexts

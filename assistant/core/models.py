@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,13 +79,32 @@ def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP probe of the hub endpoint. Without it an offline laptop waits ~45 s in
+    huggingface_hub's retry loop before we can fall back."""
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _from_pretrained(source: str) -> tuple[Any, Any]:
     """Load tokenizer + model: cache/local first, then (unless offline) HF's own download."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    attempts = [True] if (_hub_offline() or Path(source).is_dir()) else [True, False]
+    local = _hub_offline() or Path(source).is_dir()
+    attempts = [True] if local else [True, False]
     last: Exception | None = None
     for local_only in attempts:
+        if not local_only and not hub_reachable():
+            raise ModelLoadError("not in the local Hugging Face cache and the hub is unreachable")
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
             model = AutoModelForCausalLM.from_pretrained(
@@ -126,9 +146,16 @@ def quantize_int8(model: nn.Module) -> nn.Module:
         if head.bias is not None:
             new_head.bias = nn.Parameter(head.bias.detach().clone())
         model.lm_head = new_head
+    import warnings
+
     from torch.ao.quantization import quantize_dynamic
 
-    return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    # torch marks eager dynamic quantization deprecated in favour of torchao; it is still the
+    # only int8 path in the pinned torch 2.13 that needs no extra package.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
 
 
 @dataclass
@@ -178,14 +205,17 @@ def load_model(
         if source == str(bundled) or not allow_fallback or not (bundled / "config.json").is_file():
             hint = "" if source == str(bundled) else " (no bundled fallback available)"
             raise ModelLoadError(f"cannot load model {requested!r}: {exc}{hint}") from exc
-        notice = fallback_notice(requested, "not in the local Hugging Face cache and no hub access")
+        notice = fallback_notice(requested, str(exc))
         log.warning(notice)
         tokenizer, model = _from_pretrained(str(bundled))
         source, is_fallback = str(bundled), True
     model.eval()
     model.requires_grad_(False)
     if getattr(model.config, "model_type", "") not in {"gpt2"}:
-        log.info("model type %s is not GPT-2; the engine treats it as a causal LM", model.config.model_type)
+        log.info(
+            "model type %s is not GPT-2; the engine treats it as a causal LM",
+            model.config.model_type,
+        )
     quantized = False
     if quantize == "int8":
         model = quantize_int8(model)
@@ -210,3 +240,30 @@ def cached_presets() -> dict[str, bool]:
         hit = try_to_load_from_cache(preset.hf_id, "config.json")
         found[preset.name] = isinstance(hit, str)
     return found
+
+
+def quiet_transformers() -> None:
+    """No progress bars or advisory warnings from transformers on our terminal output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def download_model(name: str) -> str:
+    """Fetch a model through Hugging Face's own loading (the one networked path we have)."""
+    if _hub_offline():
+        raise ModelLoadError(
+            "HF_HUB_OFFLINE is set: unset it (and connect to the network) to download models"
+        )
+    source = resolve_model_name(name)
+    if Path(source).is_dir():
+        return source
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        AutoTokenizer.from_pretrained(source)
+        AutoModelForCausalLM.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot download {name!r}: {_first_line(exc)}") from exc
+    return source

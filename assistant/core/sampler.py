@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 
@@ -51,7 +51,8 @@ def sample_steps(stream: GenerationStream) -> Iterator[TokenStep]:
             return
         raw_logprobs = torch.log_softmax(logits, dim=-1)
         if processors:
-            processed = processors(all_ids[:, :cur], logits.unsqueeze(0).clone())[0]
+            history = cast(torch.LongTensor, all_ids[:, :cur])
+            processed = processors(history, logits.unsqueeze(0).clone())[0]
             processed_logprobs = torch.log_softmax(processed, dim=-1)
         else:
             processed, processed_logprobs = logits, raw_logprobs
