@@ -440,36 +440,48 @@ class Sandbox:
     def _walk(
         self, start: tuple[str, ...], recursive: bool, budget: _WalkBudget
     ) -> Iterator[tuple[int, tuple[str, ...], os.DirEntry[str]]]:
-        """Yield (open directory fd, entry path parts, entry), depth-first, sorted by name.
+        """Yield (open directory fd, entry path parts, entry) in pre-order, sorted by name.
 
-        Only real directories are entered (never a symlink), so loops and links out of the
-        root cannot be walked into.
+        Only real directories are entered, each opened relative to its parent's descriptor
+        with O_NOFOLLOW, so loops and links out of the root cannot be walked into.
         """
-        pending = [start]
-        while pending and not budget.stopped_because:
-            directory = pending.pop()
-            try:
-                directory_fd = self._open_directory(directory, "/".join(directory))
-            except SandboxError:
-                budget.unreadable_dirs.append(_display(directory))
+        try:
+            directory_fd = self._open_directory(start, "/".join(start))
+        except SandboxError:
+            budget.unreadable_dirs.append(_display(start))
+            return
+        try:
+            yield from self._walk_directory(directory_fd, start, 0, recursive, budget)
+        finally:
+            os.close(directory_fd)
+
+    def _walk_directory(
+        self,
+        directory_fd: int,
+        directory: tuple[str, ...],
+        depth: int,
+        recursive: bool,
+        budget: _WalkBudget,
+    ) -> Iterator[tuple[int, tuple[str, ...], os.DirEntry[str]]]:
+        for entry in _read_directory(directory_fd, budget):
+            entry_parts = (*directory, entry.name)
+            yield directory_fd, entry_parts, entry
+            if not (
+                recursive
+                and entry.is_dir(follow_symlinks=False)
+                and depth + 1 < self.limits.max_walk_depth
+                and budget.stopped_because is None
+            ):
                 continue
             try:
-                entries = _read_directory(directory_fd, budget)
-                subdirectories = []
-                for entry in entries:
-                    entry_parts = (*directory, entry.name)
-                    yield directory_fd, entry_parts, entry
-                    if budget.stopped_because:
-                        return
-                    if (
-                        recursive
-                        and entry.is_dir(follow_symlinks=False)
-                        and len(entry_parts) - len(start) < self.limits.max_walk_depth
-                    ):
-                        subdirectories.append(entry_parts)
-                pending.extend(reversed(subdirectories))
+                child_fd = os.open(entry.name, _DIRECTORY_FLAGS, dir_fd=directory_fd)
+            except OSError:  # unreadable, or swapped for a symlink since it was listed
+                budget.unreadable_dirs.append(_display(entry_parts))
+                continue
+            try:
+                yield from self._walk_directory(child_fd, entry_parts, depth + 1, recursive, budget)
             finally:
-                os.close(directory_fd)
+                os.close(child_fd)
 
 
 def _read_directory(directory_fd: int, budget: _WalkBudget) -> list[os.DirEntry[str]]:
