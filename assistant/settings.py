@@ -66,6 +66,8 @@ class Settings(BaseModel):
     chunk_tokens: int = Field(200, ge=16, le=8192)
     chunk_overlap: int = Field(32, ge=0, le=4096)
     hnsw_threshold: int = Field(50_000, ge=1)
+    index_commit_seconds: float = Field(30.0, ge=0, description="commit a long indexing run this often")
+    max_file_mb: float = Field(25.0, gt=0, description="larger documents are skipped")
 
     # User directories
     config_dir: Path = Field(default_factory=lambda: _user_dirs()["config_dir"])

@@ -1,0 +1,157 @@
+"""Query → ranked :class:`Passage` objects: dense (FAISS) and lexical (BM25) fused by RRF.
+
+Reciprocal rank fusion adds ``1 / (RRF_K + rank)`` from each list a passage appears in, so
+neither score scale dominates: the dense side finds paraphrases, the lexical side exact names,
+numbers and text the embedder does not know (CJK characters are mostly unknown to MiniLM).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.errors import IndexStoreError, UsageError
+from assistant.rag.embedder import Embedder, model_key
+from assistant.rag.store import IndexStore
+from assistant.settings import Settings
+
+Mode = Literal["fused", "dense", "lexical"]
+MODES: tuple[Mode, ...] = ("fused", "dense", "lexical")
+RRF_K = 60
+CANDIDATES = 50  # per list, before fusion
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One retrieved chunk. Its text is data to show or quote, never instructions."""
+
+    path: str
+    start_line: int
+    end_line: int
+    page: int | None
+    text: str
+    score: float
+    dense_score: float | None
+    lexical_score: float | None
+    chunk_id: int
+
+    @property
+    def source(self) -> str:
+        where = f"{self.path}:{self.start_line}-{self.end_line}"
+        return f"{where} (page {self.page})" if self.page is not None else where
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "page": self.page,
+            "text": self.text,
+            "score": self.score,
+            "dense_score": self.dense_score,
+            "lexical_score": self.lexical_score,
+            "chunk_id": self.chunk_id,
+            "source": self.source,
+        }
+
+
+class Retriever:
+    """Searches one index; the embedder is loaded on the first dense query."""
+
+    def __init__(self, settings: Settings, store: IndexStore, embedder: Embedder | None = None):
+        self.settings = settings
+        self.store = store
+        self._embedder = embedder
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
+        store = IndexStore.open(settings.index_path, threads=settings.embed_threads)
+        configured = model_key(settings.embed_model)
+        if store.model != configured:
+            store.close()
+            raise IndexStoreError(
+                f"index built with model {store.model}, configured {configured}: "
+                "run `assistant index rebuild`"
+            )
+        return cls(settings, store, embedder)
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = Embedder(
+                    self.settings.embed_model, threads=self.settings.embed_threads
+                )
+            return self._embedder
+
+    def refresh(self) -> bool:
+        """Switch to a newer generation if a writer published one; True if it did."""
+        if not self.store.is_stale():
+            return False
+        fresh = IndexStore.open(self.settings.index_path, threads=self.settings.embed_threads)
+        old, self.store = self.store, fresh
+        old.close()
+        return True
+
+    def search(
+        self, query: str, k: int = 5, mode: Mode = "fused", threshold: float | None = None
+    ) -> list[Passage]:
+        """Top ``k`` passages. ``threshold`` drops passages whose dense (cosine) score is below
+        it in dense and fused mode, or whose BM25 score is below it in lexical mode."""
+        if mode not in MODES:
+            raise UsageError(f"unknown retrieval mode {mode!r} (choose from {', '.join(MODES)})")
+        if k <= 0 or not query.strip():
+            return []
+        store = self.store
+        depth = max(CANDIDATES, k)
+        dense: dict[int, float] = {}
+        lexical: dict[int, float] = {}
+        qvec = None
+        if mode != "lexical":
+            qvec = self.embedder.encode([query])[0]
+            dense = dict(store.search_dense(qvec, depth))
+        if mode != "dense":
+            lexical = dict(store.search_lexical(query, depth))
+        if mode == "dense":
+            ranked = sorted(dense.items(), key=lambda kv: -kv[1])
+        elif mode == "lexical":
+            ranked = sorted(lexical.items(), key=lambda kv: -kv[1])
+        else:
+            ranked = _rrf(dense, lexical)
+            missing = [cid for cid, _ in ranked if cid not in dense]
+            if qvec is not None and missing:
+                dense.update(store.dense_scores(qvec, missing))
+        if threshold is not None:
+            gate = lexical if mode == "lexical" else dense
+            ranked = [(cid, s) for cid, s in ranked if gate.get(cid, float("-inf")) >= threshold]
+        top = ranked[:k]
+        rows = store.chunks([cid for cid, _ in top])
+        return [
+            Passage(
+                path=rows[cid].path,
+                start_line=rows[cid].start_line,
+                end_line=rows[cid].end_line,
+                page=rows[cid].page,
+                text=rows[cid].text,
+                score=score,
+                dense_score=dense.get(cid),
+                lexical_score=lexical.get(cid),
+                chunk_id=cid,
+            )
+            for cid, score in top
+            if cid in rows
+        ]
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _rrf(*ranked_lists: dict[int, float]) -> list[tuple[int, float]]:
+    fused: dict[int, float] = {}
+    for scores in ranked_lists:
+        order = sorted(scores.items(), key=lambda kv: -kv[1])
+        for rank, (cid, _) in enumerate(order, start=1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(fused.items(), key=lambda kv: -kv[1])

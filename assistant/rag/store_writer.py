@@ -1,0 +1,336 @@
+"""The write side of the index: one writer at a time, atomic generation commits.
+
+A commit writes the new generation's SQLite file and FAISS file(s) under temporary names,
+fsyncs and renames them, fsyncs the directory, and only then replaces ``manifest.json`` the
+same way. Until that last rename readers (and a restarted writer) see the previous generation;
+files of dead generations and temporaries are removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import faiss
+import numpy as np
+
+from assistant.errors import IndexStoreError
+from assistant.rag.chunking import Chunk
+from assistant.rag.lexical import fts_document
+from assistant.rag.store import (
+    FORMAT_VERSION,
+    LOCK_FILE,
+    MANIFEST,
+    SCHEMA,
+    DocumentRow,
+    open_readonly_db,
+    read_faiss,
+    read_manifest,
+    set_faiss_threads,
+    verify_consistency,
+)
+
+HNSW_M = 32
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    _fsync_path(tmp)
+    os.replace(tmp, final)
+
+
+class IndexWriter:
+    """Context manager holding the writer lock; changes become visible on :meth:`commit`."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        model: str,
+        dim: int,
+        hnsw_threshold: int = 50_000,
+        lock_timeout: float = 5.0,
+        fresh: bool = False,
+        threads: int = 1,
+    ) -> None:
+        self.root = Path(root)
+        self.model, self.dim = model, dim
+        self.hnsw_threshold = hnsw_threshold
+        self.lock_timeout = lock_timeout
+        self.fresh = fresh
+        set_faiss_threads(threads)
+        self._lock_fd: int | None = None
+        self._work: sqlite3.Connection | None = None
+        self._base: sqlite3.Connection | None = None
+        self._work_path = self.root / f"work-{os.getpid()}.sqlite3"
+        self.generation = 0
+        self.manifest: dict[str, Any] | None = None
+        self.dirty = False
+        self._hnsw_stale = True
+        self._new_vectors: list[tuple[np.ndarray, np.ndarray]] = []
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> IndexWriter:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._acquire_lock()
+        try:
+            self._load()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._release()
+
+    def _acquire_lock(self) -> None:
+        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    os.close(fd)
+                    raise IndexStoreError(
+                        f"index at {self.root} is being written by another process "
+                        f"(pid {holder}); try again when it has finished"
+                    ) from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def _release(self) -> None:
+        for conn in (self._work, self._base):
+            if conn is not None:
+                conn.close()
+        self._work = self._base = None
+        with contextlib.suppress(FileNotFoundError):
+            self._work_path.unlink()
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _load(self) -> None:
+        self.manifest = read_manifest(self.root)
+        self._cleanup()
+        self.flat = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        if self.manifest is None:
+            return
+        self.generation = int(self.manifest["generation"])
+        if self.fresh:
+            # Rebuilding: the old generation is only consulted for its roots.
+            with contextlib.suppress(FileNotFoundError, sqlite3.DatabaseError):
+                self._base = open_readonly_db(self.root / self.manifest["db"])
+            self.dirty = True
+            return
+        if self.manifest["model"] != self.model or int(self.manifest["dim"]) != self.dim:
+            raise IndexStoreError(
+                f"index built with model {self.manifest['model']}, configured {self.model}: "
+                "run `assistant index rebuild`"
+            )
+        try:
+            self._base = open_readonly_db(self.root / self.manifest["db"])
+            self.flat = read_faiss(self.root / self.manifest["flat"])
+        except (FileNotFoundError, RuntimeError, sqlite3.DatabaseError) as exc:
+            raise IndexStoreError(
+                f"index at {self.root} is damaged ({exc}): run `assistant index rebuild`"
+            ) from exc
+        verify_consistency(self.root, self._base, self.flat, int(self.manifest["count"]))
+        self._hnsw_stale = not self.manifest.get("hnsw")
+
+    def _cleanup(self) -> None:
+        """Remove temporaries and dead generations (safe: we hold the lock)."""
+        live = {MANIFEST, LOCK_FILE}
+        if self.manifest:
+            live |= {self.manifest["db"], self.manifest["flat"], self.manifest.get("hnsw") or ""}
+        for entry in self.root.iterdir():
+            if entry.name not in live and entry.is_file():
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+
+    # -- reads (see uncommitted changes) -------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection | None:
+        if self._work is None and self.fresh:
+            return None
+        return self._work if self._work is not None else self._base
+
+    def previous_roots(self) -> list[str]:
+        """The folders and files added to the live generation (what a rebuild re-adds)."""
+        if self._base is None:
+            return []
+        return [r[0] for r in self._base.execute("SELECT path FROM roots ORDER BY path")]
+
+    def documents(self) -> dict[str, DocumentRow]:
+        db = self._db()
+        rows = db.execute("SELECT * FROM documents").fetchall() if db else []
+        return {r[0]: DocumentRow(*r) for r in rows}
+
+    def roots(self) -> list[str]:
+        db = self._db()
+        return [r[0] for r in db.execute("SELECT path FROM roots ORDER BY path")] if db else []
+
+    @property
+    def count(self) -> int:
+        return int(self.flat.ntotal)
+
+    # -- changes -------------------------------------------------------------------------------
+
+    def _edit(self) -> sqlite3.Connection:
+        """The private working copy of the database, created on the first change."""
+        if self._work is None:
+            with contextlib.suppress(FileNotFoundError):
+                self._work_path.unlink()
+            conn = sqlite3.connect(self._work_path)
+            conn.execute("PRAGMA journal_mode=OFF")
+            conn.execute("PRAGMA synchronous=OFF")
+            if self._base is not None and not self.fresh:
+                self._base.backup(conn)
+            else:
+                conn.executescript(SCHEMA)
+            self._work = conn
+        self.dirty = True
+        return self._work
+
+    def add_root(self, path: str) -> None:
+        if path not in self.roots():
+            self._edit().execute("INSERT INTO roots(path) VALUES (?)", (path,))
+
+    def remove_root(self, path: str) -> None:
+        if path in self.roots():
+            self._edit().execute("DELETE FROM roots WHERE path = ?", (path,))
+
+    def touch_document(self, doc: DocumentRow) -> None:
+        """Same content, new size/mtime: update the metadata only."""
+        self._edit().execute(
+            "UPDATE documents SET size = ?, mtime_ns = ?, root = ? WHERE path = ?",
+            (doc.size, doc.mtime_ns, doc.root, doc.path),
+        )
+
+    def remove_document(self, path: str) -> int:
+        db = self._edit()
+        ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE path = ?", (path,))]
+        if ids:
+            marks = ",".join("?" * len(ids))
+            db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
+            db.execute(f"DELETE FROM lexical WHERE rowid IN ({marks})", ids)
+            self.flat.remove_ids(np.array(ids, dtype=np.int64))  # type: ignore[arg-type]
+            self._hnsw_stale = True
+        db.execute("DELETE FROM documents WHERE path = ?", (path,))
+        return len(ids)
+
+    def put_document(self, doc: DocumentRow, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Replace a document's chunks and vectors (one row of ``vectors`` per chunk)."""
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        self.remove_document(doc.path)
+        db = self._edit()
+        (max_id,) = db.execute("SELECT coalesce(max(id), -1) FROM chunks").fetchone()
+        ids = np.arange(max_id + 1, max_id + 1 + len(chunks), dtype=np.int64)
+        db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (int(i), doc.path, n, c.start_line, c.end_line, c.page, c.heading, c.text)
+                for n, (i, c) in enumerate(zip(ids, chunks, strict=True))
+            ],
+        )
+        db.executemany(
+            "INSERT INTO lexical(rowid, tokens) VALUES (?, ?)",
+            [
+                (int(i), fts_document(c.heading + "\n" + c.text))
+                for i, c in zip(ids, chunks, strict=True)
+            ],
+        )
+        db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (doc.path, doc.root, doc.sha256, doc.size, doc.mtime_ns, doc.kind, len(chunks)),
+        )
+        if len(chunks):
+            vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+            self.flat.add_with_ids(vecs, ids)
+            self._new_vectors.append((vecs, ids))
+
+    # -- commit --------------------------------------------------------------------------------
+
+    def commit(self) -> bool:
+        """Publish the changes as a new generation; returns whether anything was written."""
+        if not self.dirty:
+            return False
+        db = self._edit()
+        gen = self.generation + 1
+        names = {"db": f"meta-{gen:06d}.sqlite3", "flat": f"flat-{gen:06d}.faiss", "hnsw": None}
+        meta = {"generation": gen, "model": self.model, "dim": self.dim, "count": self.count}
+        db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()]
+        )
+        db.commit()
+        db.close()
+        self._work = None
+        _publish(self._work_path, self.root / str(names["db"]))
+        self._write_index(self.flat, str(names["flat"]))
+        if self.count >= self.hnsw_threshold:
+            hnsw_name = f"hnsw-{gen:06d}.faiss"
+            self._write_index(self._hnsw(), hnsw_name)
+            names["hnsw"] = hnsw_name
+        else:
+            self._new_vectors.clear()
+            self._hnsw_stale = True
+        _fsync_path(self.root)  # the data files' names are durable before the manifest
+        manifest = {"format": FORMAT_VERSION, **meta, **names, "committed_at": time.time()}
+        tmp = self.root / f"{MANIFEST}.tmp-{os.getpid()}"
+        tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        _publish(tmp, self.root / MANIFEST)
+        _fsync_path(self.root)
+        if self._base is not None:
+            self._base.close()
+        self._base = open_readonly_db(self.root / str(names["db"]))
+        self.manifest, self.generation, self.dirty, self.fresh = manifest, gen, False, False
+        self._cleanup()
+        return True
+
+    def _write_index(self, index: Any, name: str) -> None:
+        tmp = self.root / f"{name}.tmp"
+        faiss.write_index(index, str(tmp))
+        _publish(tmp, self.root / name)
+
+    def _hnsw(self) -> Any:
+        """The approximate index: extended with new vectors, or rebuilt after removals."""
+        if not self._hnsw_stale and self.manifest and self.manifest.get("hnsw"):
+            index = read_faiss(self.root / self.manifest["hnsw"])
+            for vecs, ids in self._new_vectors:
+                index.add_with_ids(vecs, ids)
+        else:
+            index = faiss.IndexIDMap2(
+                faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            )
+            if self.count:
+                vectors = faiss.downcast_index(self.flat.index).reconstruct_n(0, self.count)
+                index.add_with_ids(vectors, faiss.vector_to_array(self.flat.id_map))
+        self._new_vectors.clear()
+        self._hnsw_stale = False
+        return index
