@@ -1,0 +1,212 @@
+"""MCP server configuration: Claude-Desktop-style ``mcp.json`` merged over our defaults.
+
+The file users already know::
+
+    {"mcpServers": {"weather": {"command": "uvx", "args": ["mcp-weather"], "env": {}}}}
+
+plus our optional keys: per server ``timeout_s`` / ``init_timeout_s`` / ``disabled``, and a
+top-level ``"assistant"`` object (``auto_approve``, ``require_approval``, ``call_timeout_s``,
+``init_timeout_s``, ``max_result_chars``, ``max_calls_per_turn``). Entries replace the default
+server of the same name; ``"disabled": true`` removes one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.errors import SettingsError
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+
+CALCULATOR = "calculator"
+FILE_LOOKUP = "file_lookup"
+# Our servers' tools only read; they run without asking.
+DEFAULT_AUTO_APPROVE: dict[str, tuple[str, ...]] = {
+    CALCULATOR: ("evaluate",),
+    FILE_LOOKUP: ("list_files", "read_file", "search_files", "file_info"),
+}
+_OUR_MODULES = {CALCULATOR: "mcp_servers.calculator", FILE_LOOKUP: "mcp_servers.file_lookup"}
+_REPO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How to start one stdio MCP server; timeouts of ``None`` use the ToolsConfig defaults."""
+
+    name: str
+    command: str
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    init_timeout_s: float | None = None
+    call_timeout_s: float | None = None
+
+
+@dataclass
+class ToolsConfig:
+    """Every MCP server the assistant knows, with the policy for calling their tools."""
+
+    servers: dict[str, ServerConfig] = field(default_factory=dict)
+    init_timeout_s: float = 10.0
+    call_timeout_s: float = 15.0
+    # "server.tool" names (or "server.*") that run without approval.
+    auto_approve: set[str] = field(default_factory=set)
+    max_result_chars: int = 4000  # the prompt copy of a tool result is cut to this size
+    max_calls_per_turn: int = 3
+
+    def init_timeout(self, server: str) -> float:
+        override = self.servers[server].init_timeout_s if server in self.servers else None
+        return override if override is not None else self.init_timeout_s
+
+    def call_timeout(self, server: str) -> float:
+        override = self.servers[server].call_timeout_s if server in self.servers else None
+        return override if override is not None else self.call_timeout_s
+
+    def is_auto_approved(self, server: str, tool: str) -> bool:
+        return f"{server}.{tool}" in self.auto_approve or f"{server}.*" in self.auto_approve
+
+
+class _ServerEntry(BaseModel):
+    # Other clients' keys (e.g. "type") are tolerated; ours are validated.
+    model_config = ConfigDict(extra="ignore")
+
+    command: str = Field(min_length=1)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: Path | None = None
+    timeout_s: float | None = Field(None, gt=0, le=3600)
+    init_timeout_s: float | None = Field(None, gt=0, le=600)
+    disabled: bool = False
+
+
+class _DisabledEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    disabled: bool
+
+
+class _AssistantOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    auto_approve: list[str] = Field(default_factory=list)
+    require_approval: list[str] = Field(default_factory=list)
+    call_timeout_s: float | None = Field(None, gt=0, le=3600)
+    init_timeout_s: float | None = Field(None, gt=0, le=600)
+    max_result_chars: int | None = Field(None, ge=200, le=1_000_000)
+    max_calls_per_turn: int | None = Field(None, ge=0, le=10)
+
+
+def file_lookup_root(documents: list[Path]) -> Path:
+    """The folder the file lookup serves: the first indexed document folder, else corpus/."""
+    for entry in documents:
+        path = Path(entry).expanduser()
+        if path.is_dir():
+            return path.resolve()
+    if documents:
+        return Path(documents[0]).expanduser().resolve().parent
+    return _REPO_CORPUS
+
+
+def default_servers(documents: list[Path]) -> dict[str, ServerConfig]:
+    """Our calculator and file lookup, run with this interpreter."""
+    root = file_lookup_root(documents)
+    return {
+        CALCULATOR: ServerConfig(CALCULATOR, sys.executable, ("-m", _OUR_MODULES[CALCULATOR])),
+        FILE_LOOKUP: ServerConfig(
+            FILE_LOOKUP, sys.executable, ("-m", _OUR_MODULES[FILE_LOOKUP], "--root", str(root))
+        ),
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"cannot read MCP config {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"MCP config {path}: expected a JSON object at the top level")
+    return data
+
+
+def _parse_server(name: str, raw: Any, path: Path) -> ServerConfig | None:
+    if not name or "." in name or any(ch.isspace() for ch in name):
+        raise SettingsError(f"MCP config {path}: server name {name!r} must be one word, no dots")
+    try:
+        if isinstance(raw, dict) and raw.get("disabled") is True and "command" not in raw:
+            _DisabledEntry.model_validate(raw)
+            return None
+        entry = _ServerEntry.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "entry"
+        raise SettingsError(f"MCP config {path}: server {name!r}: {where}: {err['msg']}") from exc
+    if entry.disabled:
+        return None
+    cwd = entry.cwd.expanduser() if entry.cwd is not None else None
+    if cwd is not None and not cwd.is_absolute():
+        cwd = (path.parent / cwd).resolve()  # relative to the config file, like other paths
+    return ServerConfig(
+        name=name,
+        command=entry.command,
+        args=tuple(entry.args),
+        env=dict(entry.env),
+        cwd=cwd,
+        init_timeout_s=entry.init_timeout_s,
+        call_timeout_s=entry.timeout_s,
+    )
+
+
+def _runs_our_module(server: ServerConfig) -> bool:
+    module = _OUR_MODULES.get(server.name)
+    return module is not None and module in server.args
+
+
+def build_tools_config(data: dict[str, Any], documents: list[Path], path: Path) -> ToolsConfig:
+    """Merge a parsed ``mcp.json`` document over the defaults (``path`` names it in errors)."""
+    servers = default_servers(documents)
+    raw_servers = data.get("mcpServers", {})
+    if not isinstance(raw_servers, dict):
+        raise SettingsError(f"MCP config {path}: 'mcpServers' must be an object")
+    for name, raw in raw_servers.items():
+        parsed = _parse_server(name, raw, path)
+        if parsed is None:
+            servers.pop(name, None)
+        else:
+            servers[name] = parsed
+    try:
+        options = _AssistantOptions.model_validate(data.get("assistant", {}))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "assistant"
+        raise SettingsError(f"MCP config {path}: assistant.{where}: {err['msg']}") from exc
+
+    # Default approvals only hold while the server still runs our read-only module.
+    approved = {
+        f"{server}.{tool}"
+        for server, tools in DEFAULT_AUTO_APPROVE.items()
+        if server in servers and _runs_our_module(servers[server])
+        for tool in tools
+    }
+    approved |= set(options.auto_approve)
+    approved -= set(options.require_approval)
+
+    config = ToolsConfig(servers=servers, auto_approve=approved)
+    for name in ("call_timeout_s", "init_timeout_s", "max_result_chars", "max_calls_per_turn"):
+        value = getattr(options, name)
+        if value is not None:
+            setattr(config, name, value)
+    return config
+
+
+def load_tools_config(settings: Settings) -> ToolsConfig:
+    """Read ``settings.mcp_config_file`` (absent → defaults only)."""
+    path = settings.mcp_config_file
+    return build_tools_config(_read_json(path), list(settings.documents), path)
