@@ -151,6 +151,18 @@ def test_huge_integers_are_shown_in_scientific_notation() -> None:
     assert evaluate_expression("-(10 ** 1000) * 7").display == "-7e+1000"
 
 
+def test_square_roots_of_integers_beyond_float_range() -> None:
+    assert evaluate_expression("sqrt(10**400 + 1)").display == "1e+200"
+    assert evaluate_expression("sqrt(10**400)").value == 10**200  # perfect square: exact
+    with pytest.raises(CalculationMathError, match="overflow"):
+        evaluate_expression("sqrt(10**700 + 1)")
+
+
+def test_only_ascii_digits_are_numbers() -> None:
+    with pytest.raises(CalculationSyntaxError, match="unexpected character"):
+        evaluate_expression("١٢ + 1")
+
+
 def test_scientific_rounding_carries_into_a_new_digit() -> None:
     assert evaluator._scientific(10**1200 - 1) == "1e+1200"
     assert evaluator._scientific(123456789012345678 * 10**1100) == "1.23456789012346e+1117"

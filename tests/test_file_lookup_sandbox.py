@@ -386,6 +386,9 @@ def test_walks_stop_at_the_time_budget(tree: Path) -> None:
         assert listing.truncated
         assert listing.entries == []
         assert listing.note and "stopped after -1 s" in listing.note
+        search = box.search_files("Attention")
+        assert search.truncated
+        assert (search.files_searched, search.matches) == (0, [])
 
 
 def test_search_reads_a_bounded_number_of_bytes(tree: Path) -> None:

@@ -109,7 +109,7 @@ _TOKEN_RE = re.compile(
     |(?P<name>[A-Za-z_][A-Za-z_0-9]*)
     |(?P<op>\*\*|//|<<|>>|[-+*/%(),])
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # ASCII digits and spaces only: what Python's parser accepts
 )
 
 _ALLOWED_BINARY_OPS = (
@@ -477,6 +477,8 @@ def _sqrt(_: _Evaluation, arguments: Sequence[Number]) -> Number:
         root = math.isqrt(value)
         if root * root == value:
             return root  # exact for perfect squares, whatever their size
+        if value.bit_length() > 1_000:  # beyond float range: the integer root is exact enough
+            return float(root)
     return math.sqrt(value)
 
 

@@ -166,7 +166,10 @@ class _WalkBudget:
         self.entries_seen += 1
         if self.entries_seen > self.limits.max_walk_entries:
             self.stopped_because = f"stopped after {self.limits.max_walk_entries:,} entries"
-        elif time.monotonic() > self.deadline:
+        return self.has_time()
+
+    def has_time(self) -> bool:
+        if self.stopped_because is None and time.monotonic() > self.deadline:
             self.stopped_because = f"stopped after {self.limits.max_walk_seconds:g} s"
         return self.stopped_because is None
 
@@ -264,6 +267,8 @@ class Sandbox:
         for directory_fd, entry_parts, entry in self._walk((), True, budget):
             if not entry.is_file(follow_symlinks=False) or not _glob_matches(glob, entry_parts):
                 continue
+            if not budget.has_time():
+                break
             data = self._read_for_search(directory_fd, entry.name, budget)
             if data is None:
                 skipped += 1
