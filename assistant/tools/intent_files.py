@@ -1,0 +1,187 @@
+"""Is this clause a request about files, and which file-lookup call answers it?
+
+Three shapes, checked in order: search ("which files mention LoRA?"), listing ("list the
+notes"), reading ("show me decoding.md", "open the decoding notes"). A read needs an explicit
+verb and a file the user named — a file name with an extension, or a topic that matches one
+of ``known_files``. Questions *about* a topic ("what do the notes say about top-p?") are left
+to retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+_DOCS = r"(?:files?|notes?|documents?|docs?|pages?|chapters?|sources?|lecture\s+notes)"
+_QUOTES = "\"'`“”‘’"  # typographic quotes users paste too
+
+_SEARCH = [
+    re.compile(
+        rf"^(?:which|what)\s+(?:of\s+the\s+|of\s+your\s+)?{_DOCS}\s+"
+        r"(?:mentions?|contains?|talks?\s+about|discuss(?:es)?|covers?|refers?\s+to|"
+        r"says?\s+(?:anything\s+)?about|uses?|have|has|include|includes)\s+(?P<q>.+)$",
+        re.I,
+    ),
+    re.compile(
+        rf"^(?:find|search|grep|look)\s+(?:for\s+)?(?:all\s+)?(?:the\s+)?(?:{_DOCS}\s+)?"
+        r"(?:that\s+|which\s+)?(?:mentions?|contains?|containing|mentioning|with|for)\s+"
+        r"(?P<q>.+)$",
+        re.I,
+    ),
+    re.compile(
+        rf"^(?:search|grep)\s+(?:the\s+|my\s+|your\s+|all\s+)?{_DOCS}\s+(?:for\s+)?(?P<q>.+)$",
+        re.I,
+    ),
+    re.compile(
+        rf"^(?:where|in\s+which\s+{_DOCS}|in\s+what\s+{_DOCS})\s+(?:is|are|does|do)\s+"
+        r"(?P<q>.+?)\s+(?:mentioned|discussed|defined|explained|covered|used|appear)"
+        r"(?:\s+in\s+the\s+" + _DOCS + r")?$",
+        re.I,
+    ),
+    re.compile(
+        rf"^(?:do|does|are\s+there)\s+(?:any|some)\s+(?:of\s+the\s+)?{_DOCS}\s+"
+        r"(?:mention|contain|talk\s+about|discuss|cover|refer\s+to|use|mentioning|containing)"
+        r"\s+(?P<q>.+)$",
+        re.I,
+    ),
+    re.compile(r"^grep\s+(?P<q>.+)$", re.I),
+]
+_LIST = re.compile(
+    r"^(?:(?:can|could)\s+you\s+)?(?:please\s+)?"
+    r"(?:list|ls|show(?:\s+me)?|what\s+are|which\s+are|give\s+me|enumerate)\s+"
+    r"(?:the\s+|all\s+(?:the\s+)?|your\s+|my\s+|available\s+)?"
+    r"(?:(?P<ext>markdown|md|text|txt|pdf|html)\s+)?"
+    + _DOCS
+    + r"(?:\s+(?:you\s+have|available|there\s+are|in\s+the\s+(?:folder|corpus|index)))?"
+    r"(?:\s+(?:about|on|matching|named|called)\s+(?P<topic>[\w*.-]+))?$"
+    r"|^(?:what|which)\s+" + _DOCS + r"\s+(?:are\s+there|do\s+you\s+have|can\s+you\s+see|"
+    r"exist|are\s+available|are\s+indexed)$",
+    re.I,
+)
+_READ_VERB = (
+    r"(?:(?:can|could)\s+you\s+)?(?:please\s+)?"
+    r"(?:show(?:\s+me)?|open|read|display|print|cat|view|let\s+me\s+see|give\s+me|"
+    r"what'?s\s+in|what\s+is\s+in|(?:the\s+)?contents?\s+of)"
+)
+_LINES = re.compile(r"\blines?\s+(?P<a>\d+)\s*(?:-|–|to|through)\s*(?P<b>\d+)(?:\s+of)?\s*", re.I)
+_FILE_NAME = re.compile(r"(?<![\w/.])(?P<name>[\w./-]*[A-Za-z_][\w-]*\.[A-Za-z][A-Za-z0-9]{0,5})\b")
+_SUFFIX_RANGE = re.compile(r":(?P<a>\d+)(?:-(?P<b>\d+))?\b")
+_EXT_GLOB = {
+    "markdown": "*.md",
+    "md": "*.md",
+    "text": "*.txt",
+    "txt": "*.txt",
+    "pdf": "*.pdf",
+    "html": "*.html",
+}
+
+
+@dataclass(frozen=True)
+class FileIntent:
+    tool: str
+    arguments: dict[str, Any]
+    reason: str
+
+
+def _clean_query(raw: str) -> str:
+    query = raw.strip().rstrip("?!.").strip()
+    query = re.sub(r"^the\s+(?:words?|terms?|phrases?|strings?|text)\s+", "", query, flags=re.I)
+    query = re.sub(
+        r"\s+(?:in\s+(?:the\s+|my\s+|your\s+)?" + _DOCS + r"|at\s+all)$", "", query, flags=re.I
+    )
+    return query.strip().strip(_QUOTES).strip()
+
+
+def _search(text: str) -> FileIntent | None:
+    for pattern in _SEARCH:
+        if match := pattern.match(text):
+            query = _clean_query(match.group("q"))
+            if query and len(query) <= 200:
+                return FileIntent("search_files", {"query": query}, f"search for {query!r}")
+    return None
+
+
+def _list(text: str) -> FileIntent | None:
+    match = _LIST.match(text)
+    if not match:
+        return None
+    arguments: dict[str, Any] = {"recursive": True}
+    ext, topic = match.group("ext"), match.group("topic")
+    if topic:
+        arguments["pattern"] = topic if "*" in topic else f"*{topic}*"
+    elif ext:
+        arguments["pattern"] = _EXT_GLOB[ext.lower()]
+    return FileIntent("list_files", arguments, "request to list files")
+
+
+def _known_match(topic: str, known_files: Sequence[str], *, exact_only: bool = False) -> list[str]:
+    """Known files whose stem is the topic (or, failing that, contains it as a word)."""
+    topic = topic.lower().strip().replace(" ", "-")
+    if len(topic) < 3:
+        return []
+    stems = {name: PurePosixPath(name).stem.lower() for name in known_files}
+    exact = [name for name, stem in stems.items() if stem in (topic, topic.replace("-", "_"))]
+    if exact or exact_only:
+        return exact
+    word = re.compile(rf"(?:^|[-_]){re.escape(topic)}(?:$|[-_])")
+    return [name for name, stem in stems.items() if word.search(stem)]
+
+
+def _read(text: str, known_files: Sequence[str]) -> FileIntent | None:
+    verb = re.match(_READ_VERB + r"\s+(?P<rest>.+)$", text, re.I)
+    if not verb:
+        return None
+    rest = verb.group("rest").strip()
+    arguments: dict[str, Any] = {}
+    if lines := _LINES.search(rest):
+        arguments["start_line"], arguments["end_line"] = int(lines["a"]), int(lines["b"])
+        rest = (rest[: lines.start()] + " " + rest[lines.end() :]).strip()
+    if name := _FILE_NAME.search(rest):
+        path = name.group("name")
+        if suffix := _SUFFIX_RANGE.match(rest, name.end()):
+            arguments["start_line"] = int(suffix["a"])
+            if suffix["b"]:
+                arguments["end_line"] = int(suffix["b"])
+        return FileIntent("read_file", {"path": path, **arguments}, f"request to show {path}")
+    # "the decoding notes", "the notes on decoding", "the lora file"
+    topic = re.fullmatch(
+        rf"(?:the\s+|my\s+|your\s+)?(?:(?P<a>[\w-]+(?:\s+[\w-]+)?)\s+{_DOCS}|"
+        rf"{_DOCS}\s+(?:on|about|for)\s+(?P<b>[\w-]+(?:\s+[\w-]+)?))[?.!]?",
+        rest,
+        re.I,
+    )
+    if not known_files:
+        return None
+    if topic:
+        subject = topic.group("a") or topic.group("b")
+    else:  # "show me the glossary": the rest is exactly a known file's name
+        subject = re.sub(r"^(?:the|my|your)\s+", "", rest.rstrip("?.!"), flags=re.I)
+        matches = _known_match(subject, known_files, exact_only=True)
+        if len(matches) != 1:
+            return None
+    matches = _known_match(subject, known_files)
+    if len(matches) == 1:
+        return FileIntent(
+            "read_file", {"path": matches[0], **arguments}, f"request to show {matches[0]}"
+        )
+    if matches:
+        pattern = f"*{subject.lower().replace(' ', '-')}*"
+        return FileIntent(
+            "list_files",
+            {"pattern": pattern, "recursive": True},
+            f"several files match {subject!r}",
+        )
+    return None
+
+
+def file_intent(clause: str, known_files: Sequence[str] = ()) -> FileIntent | None:
+    """The file-lookup call a clause asks for, or None."""
+    text = " ".join(clause.split()).strip()
+    text = re.sub(r"^(?:hey|ok|okay|so|please|now)[,:]?\s+", "", text, flags=re.I)
+    text = text.rstrip("?!.").strip()
+    if not text:
+        return None
+    return _search(text) or _list(text) or _read(text, known_files)

@@ -1,0 +1,133 @@
+"""User text → planned tool calls. GPT-2 cannot emit tool calls, so the assistant decides, openly.
+
+Explicit commands (the message starts with one): ``/calc EXPR``, ``/files [PATTERN]``,
+``/read PATH [START-END]``, ``/grep TEXT``, ``/tool SERVER.TOOL {json}``.
+Otherwise each sentence of the message is checked for an arithmetic question or a request
+about files; everything else gets no tool.
+
+Pure: no I/O, no state. It is only ever given the user's own words — retrieved passages and
+tool output never pass through here, so they cannot trigger a call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.chat.events import PlannedCall
+from assistant.tools.config import CALCULATOR, FILE_LOOKUP
+from assistant.tools.intent_files import file_intent
+from assistant.tools.intent_math import arithmetic_expression
+
+MAX_CALLS = 3
+COMMANDS = ("/calc", "/files", "/read", "/grep", "/tool")
+_RANGE = re.compile(r"^(?P<a>\d+)(?:\s*[-:]\s*(?P<b>\d+))?$")
+# Sentence breaks, and "... and also ..." joins, separate independent requests.
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[?!.;])\s+|;\s*|\n+|,?\s+(?:and\s+(?:also|then)|also|then)\s+", re.IGNORECASE
+)
+
+_CONNECTIVE = re.compile(r"^\s*(?:(?:and|also|then|plus|now|ok|okay)\b[,:]?\s*)+", re.IGNORECASE)
+
+
+def route(text: str, *, known_files: Sequence[str] = ()) -> tuple[list[PlannedCall], str]:
+    """The tool calls (at most 3) the user's message asks for, and a one-line explanation."""
+    stripped = text.strip()
+    if stripped.startswith("/"):
+        return _explicit(stripped)
+    calls: list[PlannedCall] = []
+    for clause in _CLAUSE_BREAK.split(stripped):
+        call = _automatic(_CONNECTIVE.sub("", clause), known_files)
+        if call is not None and call not in calls:
+            calls.append(call)
+    if not calls:
+        return [], "no tool: not an arithmetic question or a request about files"
+    dropped = len(calls) - MAX_CALLS
+    calls = calls[:MAX_CALLS]
+    explanation = "; ".join(f"{c.name} ({c.reason})" for c in calls)
+    if dropped > 0:
+        explanation += f"; {dropped} more request(s) skipped (at most {MAX_CALLS} per turn)"
+    return calls, explanation
+
+
+def _automatic(clause: str, known_files: Sequence[str]) -> PlannedCall | None:
+    if expression := arithmetic_expression(clause):
+        return PlannedCall(
+            CALCULATOR, "evaluate", {"expression": expression}, "arithmetic question"
+        )
+    if intent := file_intent(clause, known_files):
+        return PlannedCall(FILE_LOOKUP, intent.tool, intent.arguments, intent.reason)
+    return None
+
+
+def _explicit(text: str) -> tuple[list[PlannedCall], str]:
+    command, _, rest = text.partition(" ")
+    command, rest = command.lower(), rest.strip()
+    handler = {
+        "/calc": _calc,
+        "/files": _files,
+        "/read": _read,
+        "/grep": _grep,
+        "/tool": _tool,
+    }.get(command)
+    if handler is None:
+        return [], f"no tool: unknown command {command} (commands: {', '.join(COMMANDS)})"
+    result = handler(rest)
+    if isinstance(result, str):
+        return [], f"no tool: {command}: {result}"
+    return [result], f"{result.name} ({result.reason})"
+
+
+def _calc(rest: str) -> PlannedCall | str:
+    if not rest:
+        return "usage: /calc EXPRESSION"
+    return PlannedCall(CALCULATOR, "evaluate", {"expression": rest}, "/calc command")
+
+
+def _files(rest: str) -> PlannedCall | str:
+    arguments: dict[str, Any] = {"recursive": True}
+    if rest:
+        arguments["pattern"] = rest
+    return PlannedCall(FILE_LOOKUP, "list_files", arguments, "/files command")
+
+
+def _read(rest: str) -> PlannedCall | str:
+    if not rest:
+        return "usage: /read PATH [START-END]"
+    path, lines = rest, ""
+    if " " in rest:
+        head, _, tail = rest.rpartition(" ")
+        if _RANGE.match(tail.strip()):
+            path, lines = head.strip(), tail.strip()
+    if not lines and (suffix := re.search(r":(\d+(?:-\d+)?)$", path)):
+        path, lines = path[: suffix.start()], suffix.group(1)
+    arguments: dict[str, Any] = {"path": path}
+    if lines and (match := _RANGE.match(lines)):
+        start = int(match["a"])
+        arguments["start_line"] = start
+        arguments["end_line"] = int(match["b"]) if match["b"] else start
+    return PlannedCall(FILE_LOOKUP, "read_file", arguments, "/read command")
+
+
+def _grep(rest: str) -> PlannedCall | str:
+    query = rest.strip().strip("\"'")
+    if not query:
+        return "usage: /grep TEXT"
+    return PlannedCall(FILE_LOOKUP, "search_files", {"query": query}, "/grep command")
+
+
+def _tool(rest: str) -> PlannedCall | str:
+    name, _, raw = rest.partition(" ")
+    server, dot, tool = name.partition(".")
+    if not server or not dot or not tool:
+        return "usage: /tool SERVER.TOOL {json arguments}"
+    raw = raw.strip()
+    try:
+        arguments = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        return f"arguments are not valid JSON ({exc.msg} at column {exc.colno})"
+    if not isinstance(arguments, dict):
+        return "arguments must be a JSON object"
+    return PlannedCall(server, tool, arguments, "/tool command")
