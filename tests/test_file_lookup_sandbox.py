@@ -198,6 +198,15 @@ def test_absolute_path_to_the_root_itself_is_refused(box: Sandbox, tree: Path) -
         box.read_file(str(tree / "intro.md"))
 
 
+def test_names_that_merely_look_special_are_ordinary_files(box: Sandbox, tree: Path) -> None:
+    (tree / "a:b.md").write_text("colon\n")
+    (tree / "x~y.md").write_text("tilde\n")
+    assert box.read_file("a:b.md").content == "     1\tcolon"
+    assert box.read_file("x~y.md").content == "     1\ttilde"
+    with pytest.raises(OutsideRootError):
+        box.read_file("C:/Windows")
+
+
 def test_nul_bytes_are_refused(box: Sandbox) -> None:
     with pytest.raises(InvalidRequestError, match="NUL"):
         box.read_file("intro.md\0.png")

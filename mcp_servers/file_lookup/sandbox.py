@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat
 import time
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO that slipped past the checks returns at once instead of hanging.
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _PROC_FD_DIR = Path("/proc/self/fd")
+_WINDOWS_DRIVE = re.compile(r"[A-Za-z]:([/\\]|$)")
 
 
 @dataclass(frozen=True)
@@ -508,7 +510,7 @@ def _check_requested_path(user_path: str, limits: SandboxLimits) -> None:
         raise InvalidRequestError("the path contains a NUL byte")
     if len(user_path) > limits.max_path_chars:
         raise InvalidRequestError(f"the path is longer than {limits.max_path_chars} characters")
-    if user_path.startswith(("/", "\\")) or (len(user_path) > 1 and user_path[1] == ":"):
+    if user_path.startswith(("/", "\\")) or _WINDOWS_DRIVE.match(user_path):
         raise OutsideRootError(f"{user_path!r} is absolute; give a path relative to the root")
     if user_path.startswith("~"):
         raise OutsideRootError(f"{user_path!r}: '~' is not expanded; give a path under the root")
