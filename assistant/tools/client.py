@@ -153,6 +153,11 @@ class ToolHub:
                 )
         return infos
 
+    def log_path(self, server: str) -> Path:
+        """Where the server's stderr goes."""
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in server)
+        return self.log_dir / f"mcp-{safe}.log"
+
     def needs_approval(self, server: str, tool: str) -> bool:
         return not self.approve_all and not self.config.is_auto_approved(server, tool)
 
@@ -252,11 +257,8 @@ class ToolHub:
     def _launch(self, name: str) -> ServerConnection:
         """Start the server's task on the loop; returns at once (wait on ``started``)."""
         portal = self._ensure_portal()
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
         conn = ServerConnection(
-            self.config.servers[name],
-            self.log_dir / f"mcp-{safe}.log",
-            self.config.init_timeout(name),
+            self.config.servers[name], self.log_path(name), self.config.init_timeout(name)
         )
         with self._lock:
             previous = self._connections.get(name)

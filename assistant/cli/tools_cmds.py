@@ -1,0 +1,135 @@
+"""Tool commands: ``assistant tools list|call|log`` over the configured MCP servers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from assistant.cli.common import emit_json, notice
+from assistant.errors import ToolError, UsageError
+from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.chat.events import PlannedCall
+    from assistant.tools.client import ToolHub
+
+
+def register(sub: Any) -> None:
+    tools = sub.add_parser("tools", help="list and call MCP tools (calculator, file lookup, ...)")
+    tools_sub = tools.add_subparsers(dest="tools_command", metavar="SUBCOMMAND", required=True)
+
+    p = tools_sub.add_parser("list", help="start the configured servers and list their tools")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_list)
+
+    p = tools_sub.add_parser("call", help="call one tool: assistant tools call SERVER.TOOL")
+    p.add_argument("name", metavar="SERVER.TOOL", help="e.g. calculator.evaluate")
+    p.add_argument("--args", default="{}", help="arguments as a JSON object, e.g. '{\"x\": 1}'")
+    p.add_argument("--timeout", type=float, default=None, help="seconds (default: configured)")
+    p.add_argument("--yes", action="store_true", help="approve tools that need approval")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_call)
+
+    p = tools_sub.add_parser("log", help="recent tool calls from the call log")
+    p.add_argument("-n", type=int, default=20, help="how many (newest first)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_log)
+
+
+def _hub(settings: Settings) -> ToolHub:
+    from assistant.tools.client import ToolHub
+
+    return ToolHub.from_settings(settings)
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _hub(settings) as hub:
+        errors = hub.start()
+        tools = hub.list_tools()
+        status = hub.server_status()
+        servers = {
+            name: {
+                "status": status[name],
+                "command": [cfg.command, *cfg.args],
+                "log": str(hub.log_path(name)),
+            }
+            for name, cfg in hub.config.servers.items()
+        }
+    if args.json:
+        emit_json(
+            {
+                "config_file": str(settings.mcp_config_file),
+                "servers": servers,
+                "tools": [{"name": t.qualified_name, **asdict(t), "tool": t.name} for t in tools],
+            }
+        )
+        return 0
+    for line in errors:
+        notice(f"warning: {line}")
+    for name, info in servers.items():
+        print(f"{name}: {info['status']}")
+        for t in (t for t in tools if t.server == name):
+            summary = t.description.splitlines()[0] if t.description else ""
+            approval = "auto" if t.auto_approved else "asks"
+            print(f"  {t.qualified_name:<28} [{approval}]  {summary}")
+    return 0
+
+
+def _parse_arguments(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--args is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise UsageError('--args must be a JSON object, e.g. \'{"expression": "1+1"}\'')
+    return value
+
+
+def _ask_on_terminal(call: PlannedCall) -> bool:
+    """Interactive approval; without a terminal the answer is no (use --yes)."""
+    if not sys.stdin.isatty():
+        return False
+    shown = json.dumps(call.arguments, ensure_ascii=False)
+    answer = input(f"allow {call.name} {shown}? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
+    server, dot, tool = args.name.partition(".")
+    if not server or not dot or not tool:
+        raise UsageError(f"expected SERVER.TOOL, e.g. calculator.evaluate (got {args.name!r})")
+    arguments = _parse_arguments(args.args)
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    with _hub(settings) as hub:
+        hub.approve_all = args.yes
+        result = hub.call(server, tool, arguments, approve=_ask_on_terminal, timeout_s=args.timeout)
+    if args.json:
+        emit_json({"name": args.name, "arguments": arguments, **asdict(result)})
+    elif result.ok:
+        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
+    if not result.ok:
+        message = result.error or "the tool failed"
+        if not result.approved:
+            message += " (pass --yes to approve)"
+        if args.json:
+            notice(f"error: {message.splitlines()[0]}")
+            return ToolError.exit_code
+        raise ToolError(message.splitlines()[0])
+    return 0
+
+
+def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.tools.calllog import CallLog
+
+    records = CallLog(settings.data_dir / "tool_calls.sqlite3").recent(max(1, args.n))
+    if args.json:
+        emit_json({"calls": [asdict(r) for r in records]})
+        return 0
+    for r in records:
+        shown = json.dumps(r.arguments, ensure_ascii=False)
+        print(f"{r.started_at}  {r.server}.{r.tool} {shown}  {r.outcome} {r.duration_s:.3f}s")
+    return 0
