@@ -1,0 +1,33 @@
+"""The Textual chat app (``assistant chat``). Only this package imports Textual."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+    from assistant.tui.app import AssistantApp
+
+
+def build_app(settings: Settings) -> AssistantApp:
+    """The app over a real ChatSession, which is built and loaded in a worker after start."""
+    from assistant.tui.app import AssistantApp
+
+    def make_session(approve: Any) -> Any:
+        from assistant.chat.session import ChatSession  # heavy: torch, transformers
+
+        return ChatSession(settings, approve=approve)
+
+    return AssistantApp(make_session, export_dir=settings.data_dir / "exports")
+
+
+def run_chat(settings: Settings) -> int:
+    app = build_app(settings)
+    app.run()
+    session = app.session
+    if session is not None and hasattr(session, "close"):
+        session.close()
+    return 0
+
+
+__all__ = ["build_app", "run_chat"]

@@ -1,0 +1,212 @@
+"""AssistantApp: composes the chat screen, owns the ChatSession, runs turns in workers.
+
+Startup stays light: the session (model, index, MCP servers) is built and loaded in a thread
+worker after the first frame, so the input is usable at once; heavy modules are imported there
+too. Inspection (token view, lookups, forks, /probs, /compare) and conversations (history,
+export) live in mixins beside this file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from assistant.tui import commands
+from assistant.tui.approval_gate import ApprovalGate
+from assistant.tui.conversation_actions import ConversationActions
+from assistant.tui.inspect_actions import InspectActions
+from assistant.tui.messages import SubmitText
+from assistant.tui.session_api import engine_of
+from assistant.tui.turn_runner import TurnRunner
+from assistant.tui.widgets.answer_block import AnswerBlock
+from assistant.tui.widgets.cards import NoticeLine, UserMessage
+from assistant.tui.widgets.chat_input import ChatInput
+from assistant.tui.widgets.header import StatusHeader
+from assistant.tui.widgets.token_panel import TokenPanel
+
+if TYPE_CHECKING:
+    from assistant.core.decoding import DecodingSettings
+    from assistant.tui.session_api import ApproveFn, ChatSessionLike
+
+SessionFactory = Callable[["ApproveFn"], "ChatSessionLike"]
+
+
+class MessageLog(VerticalScroll):
+    """The conversation; stays scrolled to the end while an answer streams."""
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+
+class AssistantApp(InspectActions, ConversationActions, App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Course Assistant"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "command('stop')", "stop", show=False),
+        Binding("f1", "command('help')", "help"),
+        Binding("ctrl+n", "command('new')", "new chat"),
+        Binding("ctrl+r", "command('regen')", "regenerate"),
+        Binding("ctrl+t", "command('tokens')", "tokens"),
+        Binding("ctrl+s", "command('settings')", "settings"),
+        Binding("ctrl+o", "command('history')", "history"),
+        Binding("ctrl+e", "command('export')", "export"),
+        Binding("ctrl+y", "command('copy')", "copy", show=False),
+    ]
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        *,
+        export_dir: Path | None = None,
+        decoding: DecodingSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.session_factory = session_factory
+        self.session: ChatSessionLike | None = None
+        self.loaded = threading.Event()
+        self.gate = ApprovalGate(self)
+        self.runner = TurnRunner(self, self._turn_finished, self._turn_progress)
+        self.decoding = decoding  # None: the session's default; applies from the next turn
+        self.export_dir = export_dir or Path.cwd()
+        self.last_question: str | None = None
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        with Horizontal(id="main"):
+            yield MessageLog(id="log")
+            yield TokenPanel(id="token-panel")
+        yield ChatInput(id="input")
+        yield Footer()
+
+    @property
+    def header(self) -> StatusHeader:
+        return self.query_one(StatusHeader)
+
+    @property
+    def log_view(self) -> MessageLog:
+        return self.query_one(MessageLog)
+
+    def on_mount(self) -> None:
+        self.query_one(ChatInput).focus()
+        self.header.status = "loading model, index and tools…"
+        self.run_worker(self._load_session, thread=True, group="load", name="load")
+
+    # ------------------------------------------------------------------ loading
+    def _load_session(self) -> None:
+        """Thread worker: build the session and load model, index and tool servers."""
+        try:
+            session = self.session_factory(self.gate)
+            notices = list(session.load())
+        except Exception as exc:  # a broken setup is shown, not raised into the event loop
+            self.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.call_from_thread(self._session_ready, session, notices)
+
+    def _session_ready(self, session: ChatSessionLike, notices: Iterable[Any]) -> None:
+        self.session = session
+        loaded = getattr(engine_of(session), "loaded", None)
+        self.header.model_name = str(getattr(loaded, "name", None) or "no model")
+        self.header.fallback = bool(getattr(loaded, "is_fallback", False))
+        for notice in notices:
+            self.show_notice(notice.text, notice.level)
+        if self.decoding is None:
+            from assistant.core.decoding import DecodingSettings
+
+            self.decoding = DecodingSettings()
+        self.header.status = "generating" if self.runner.busy else "ready"
+        self.loaded.set()
+
+    def _load_failed(self, message: str) -> None:
+        self.header.status = "load failed"
+        self.show_notice(f"could not start the chat session: {message}", "error")
+
+    def show_notice(self, text: str, level: str = "info") -> None:
+        self.log_view.mount(NoticeLine(text, level))
+
+    # ------------------------------------------------------------------ turns
+    def on_submit_text(self, message: SubmitText) -> None:
+        parsed = commands.parse(message.text)
+        if parsed is None:
+            self.send(message.text)
+            return
+        command, arg = parsed
+        if command.arg == "required" and not arg:
+            self.notify(f"usage: {command.usage}", severity="warning", markup=False)
+            return
+        getattr(self, f"command_{command.name}")(arg)
+
+    def send(self, text: str) -> None:
+        if self.runner.busy:
+            self.notify("Still answering: Esc stops it.", severity="warning")
+            return
+        self.last_question = text
+        log = self.log_view
+        log.mount(UserMessage(text))
+        block = AnswerBlock(self.decoding)
+        log.mount(block)
+        self.header.status = "generating" if self.loaded.is_set() else "waiting for the model…"
+        self.runner.start(block, lambda stop: self._turn_events(text, stop))
+
+    def _turn_events(self, text: str, stop: threading.Event) -> Iterator[Any]:
+        """Worker side of a turn: wait for the session, then relay its events."""
+        while not self.loaded.wait(0.1):
+            if stop.is_set() or self.header.status == "load failed":
+                return
+        assert self.session is not None
+        self.gate.stop_event = stop
+        yield from self.session.turn(text, decoding=self.decoding, stop_event=stop)
+
+    def _turn_progress(self, tokens_per_s: float) -> None:
+        self.header.status = "generating"
+        self.header.tokens_per_s = tokens_per_s
+
+    def _turn_finished(self, block: AnswerBlock) -> None:
+        stopped = block.message is not None and block.message.finish_reason == "cancelled"
+        self.header.status = "stopped" if stopped else "ready"
+
+    # ------------------------------------------------------------------ commands
+    def action_command(self, name: str) -> None:
+        getattr(self, f"command_{name}")("")
+
+    def command_help(self, _: str) -> None:
+        self.log_view.mount(NoticeLine(commands.help_text(), "help"))
+
+    def command_stop(self, _: str) -> None:
+        if self.runner.stop():
+            self.header.status = "stopping…"
+
+    def command_regen(self, _: str) -> None:
+        if self.last_question is None:
+            self.notify("Nothing to regenerate yet.", severity="warning")
+        else:
+            self.send(self.last_question)
+
+    def command_quit(self, _: str) -> None:
+        self.runner.stop()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for command in commands.COMMANDS:
+            yield SystemCommand(command.usage, command.help, self._palette_callback(command))
+
+    def _palette_callback(self, command: commands.Command) -> Callable[[], None]:
+        def run() -> None:
+            if command.arg == "required":  # put "/probs " in the input for the argument
+                box = self.query_one(ChatInput)
+                box.text = f"/{command.name} "
+                box.move_cursor(box.document.end)
+                box.focus()
+            else:
+                getattr(self, f"command_{command.name}")("")
+
+        return run

@@ -1,0 +1,71 @@
+"""The app's commands: one table for /slash commands, key bindings, the palette and /help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # "probs" → /probs, handled by AssistantApp.command_probs(arg)
+    usage: str
+    help: str
+    key: str = ""  # key binding shown in /help ("" = none)
+    arg: str = "none"  # none | optional | required
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "/help", "list the commands and keys", "f1"),
+    Command("new", "/new", "start a new conversation", "ctrl+n"),
+    Command(
+        "stop", "/stop", "stop the answer being generated (the partial answer is kept)", "escape"
+    ),
+    Command("regen", "/regen", "answer the last question again", "ctrl+r"),
+    Command("history", "/history", "browse and reopen past conversations", "ctrl+o"),
+    Command(
+        "export", "/export [md|json]", "export this conversation to a file", "ctrl+e", "optional"
+    ),
+    Command("copy", "/copy", "copy the last (or focused) answer to the clipboard", "ctrl+y"),
+    Command("tokens", "/tokens", "token view of the last (or focused) answer", "ctrl+t"),
+    Command("settings", "/settings", "decoding settings (apply from the next turn)", "ctrl+s"),
+    Command(
+        "preset",
+        "/preset NAME",
+        "switch to a decoding preset (greedy, balanced, …)",
+        "",
+        "required",
+    ),
+    Command("probs", "/probs TEXT", "the next-token probability table for TEXT", "", "required"),
+    Command(
+        "compare",
+        "/compare [PROMPT]",
+        "the same prompt under every decoding preset",
+        "",
+        "optional",
+    ),
+    Command("quit", "/quit", "leave", "ctrl+q"),
+)
+BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def parse(text: str) -> tuple[Command, str] | None:
+    """``/name arg`` → (command, arg) for our own commands; None for chat text and for
+    slash commands the session's router handles (``/calc``, ``/file`` …)."""
+    if not text.startswith("/"):
+        return None
+    name, _, arg = text[1:].partition(" ")
+    command = BY_NAME.get(name.strip().lower())
+    return (command, arg.strip()) if command else None
+
+
+def help_text() -> str:
+    width = max(len(c.usage) for c in COMMANDS)
+    lines = [f"{c.usage:<{width}}  {c.help}" + (f"  [{c.key}]" if c.key else "") for c in COMMANDS]
+    lines += [
+        "",
+        "Enter sends · Ctrl+J (or Shift+Enter) newline · Ctrl+P command palette",
+        "In the token view: ←/→ or click a token, type a token in the panel for its probability,",
+        "pick an alternative to fork the answer from there. Tokens coloured by raw rank.",
+        "Other /commands (e.g. /calc, /file) go to the tools router.",
+    ]
+    return "\n".join(lines)

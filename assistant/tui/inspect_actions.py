@@ -1,0 +1,237 @@
+"""Seeing the model think: token view and cursor, typed-token lookups, forks, /probs,
+/compare, decoding settings. A mixin of AssistantApp; model calls run in thread workers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.widget import Widget
+from textual.widgets import Input, OptionList
+
+from assistant.tui.messages import CursorMoved
+from assistant.tui.session_api import engine_of, history_of
+from assistant.tui.widgets.answer_block import AnswerBlock
+from assistant.tui.widgets.assistant_message import AssistantMessage
+from assistant.tui.widgets.inspect_views import CompareView, ProbsView
+from assistant.tui.widgets.token_panel import TokenPanel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from threading import Event
+
+    from textual.app import App
+
+    from assistant.core.decoding import DecodingSettings
+    from assistant.core.types import FinishReason
+    from assistant.tui.session_api import ChatSessionLike
+    from assistant.tui.turn_runner import TurnRunner
+
+    _Base = App[None]
+else:
+    _Base = object
+
+COMPARE_MAX_TOKENS = 40
+
+
+class InspectActions(_Base):
+    session: ChatSessionLike | None
+    runner: TurnRunner
+    decoding: DecodingSettings | None
+    last_question: str | None
+
+    # ------------------------------------------------------------------ helpers
+    def engine_or_notice(self) -> Any:
+        engine = engine_of(self.session)
+        if engine is None:
+            self.notify("The model is still loading (or failed to load).", severity="warning")
+        return engine
+
+    def target_message(self) -> AssistantMessage | None:
+        """The focused answer, else the last one."""
+        if isinstance(self.focused, AssistantMessage):
+            return self.focused
+        messages = list(self.query(AssistantMessage))
+        return messages[-1] if messages else None
+
+    def mount_in_log(self, widget: Widget) -> None:
+        self.query_one("#log").mount(widget)
+
+    @property
+    def token_panel(self) -> TokenPanel:
+        return self.query_one(TokenPanel)
+
+    # ------------------------------------------------------------------ token view
+    def command_tokens(self, _: str) -> None:
+        message = self.target_message()
+        if message is None:
+            self.notify("No answer to inspect yet.", severity="warning")
+            return
+        for other in self.query(AssistantMessage):
+            if other is not message:
+                other.token_view = False
+        message.token_view = not message.token_view
+        message.focus()
+
+    def on_cursor_moved(self, event: CursorMoved) -> None:
+        panel = self.token_panel
+        message = event.message
+        assert isinstance(message, AssistantMessage)
+        if event.index < 0:
+            if getattr(panel, "message", None) is message:
+                panel.remove_class("-shown")
+            return
+        panel.message = message  # type: ignore[attr-defined]
+        panel.add_class("-shown")
+        panel.show_step(message.current_step())
+
+    @on(Input.Submitted, "#token-lookup")
+    def lookup_typed_token(self, event: Input.Submitted) -> None:
+        message = getattr(self.token_panel, "message", None)
+        engine = self.engine_or_notice()
+        if not isinstance(message, AssistantMessage) or engine is None or not event.value:
+            return
+        index, text = message.cursor, event.value
+        prefix = message.prompt
+        steps = list(message.steps[:index])
+
+        def work() -> None:
+            from assistant.core.lookup import continuation_logprobs
+            from assistant.errors import AssistantError
+
+            ids = (engine.encode(prefix) if prefix.strip() else []) + [s.token_id for s in steps]
+            try:
+                rows = continuation_logprobs(engine, ids, text)
+            except AssistantError as exc:
+                self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+                return
+            table = [(r.text, r.logprob, r.rank) for r in rows]
+            self.call_from_thread(self.token_panel.show_lookup, text, table)
+
+        self.run_worker(work, thread=True, group="lookup", exclusive=True)
+
+    # ------------------------------------------------------------------ fork
+    @on(OptionList.OptionSelected, "#fork-options")
+    def fork_selected(self, event: OptionList.OptionSelected) -> None:
+        message = getattr(self.token_panel, "message", None)
+        if isinstance(message, AssistantMessage) and event.option.id is not None:
+            self.fork(message, message.cursor, int(event.option.id))
+
+    def fork(self, message: AssistantMessage, index: int, token_id: int) -> None:
+        engine = self.engine_or_notice()
+        if engine is None:
+            return
+        if self.runner.busy:
+            self.notify("Still answering: Esc stops it.", severity="warning")
+            return
+        from assistant.core.decoding import DecodingSettings
+
+        settings = message.decoding or self.decoding or DecodingSettings()
+        block = AnswerBlock(settings, label=f"fork at token {index + 1}")
+        parent = message.parent if isinstance(message.parent, AnswerBlock) else message
+        self.query_one("#log").mount(block, after=parent)
+        block.prompt = message.prompt
+        fork_message = block.ensure_message()
+        fork_message.append_steps(list(message.steps[:index]))
+        message.token_view = False
+        source_steps, prompt = list(message.steps), message.prompt
+        original_id = message.message_id
+
+        def produce(stop: Event) -> Iterator[Any]:
+            from assistant.chat.events import TokenGenerated, TurnDone
+            from assistant.chat.fork import fork_steps, store_fork
+
+            new_steps = list(source_steps[:index])
+            for step in fork_steps(engine, prompt, source_steps, index, token_id, settings, stop):
+                new_steps.append(step)
+                yield TokenGenerated(step)
+            text = "".join(s.text for s in new_steps)
+            reason: FinishReason = "cancelled" if stop.is_set() else "length"
+            history = history_of(self.session)
+            conversation_id = getattr(self.session, "conversation_id", None)
+            stored = None
+            if history is not None and conversation_id is not None and original_id is not None:
+                name = getattr(engine, "name", None)
+                stored = store_fork(
+                    history,
+                    conversation_id,
+                    original_id,
+                    text,
+                    new_steps,
+                    settings,
+                    model=name,
+                    finish_reason=reason,
+                )
+                branch_from = getattr(self.session, "branch_from", None)
+                if branch_from is not None:  # the next question continues this branch
+                    branch_from(stored)
+            yield TurnDone(stored, text, reason)
+
+        self.runner.start(block, produce)
+
+    # ------------------------------------------------------------------ /probs, /compare
+    def command_probs(self, text: str) -> None:
+        engine = self.engine_or_notice()
+        if engine is None:
+            return
+
+        def work() -> None:
+            from assistant.errors import AssistantError
+
+            try:
+                top = engine.next_token_distribution(text, k=20)
+            except AssistantError as exc:
+                self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+                return
+            self.call_from_thread(self.mount_in_log, ProbsView(text, top))
+
+        self.run_worker(work, thread=True, group="probs")
+
+    def command_compare(self, prompt: str) -> None:
+        engine = self.engine_or_notice()
+        if engine is None:
+            return
+        answers = list(self.query(AssistantMessage))
+        if not prompt:  # the last answer's exact prompt, else the last question
+            prompt = (answers[-1].prompt if answers else "") or (self.last_question or "")
+        if not prompt.strip():
+            self.notify("usage: /compare PROMPT (or ask something first)", severity="warning")
+            return
+        seed = self.decoding.seed if self.decoding and self.decoding.seed is not None else 0
+        self.notify("Comparing presets…")
+
+        def work() -> None:
+            from assistant.core.decoding import PRESETS
+
+            results = []
+            for name, settings in PRESETS.items():
+                limited = settings.replace(max_new_tokens=COMPARE_MAX_TOKENS, seed=seed)
+                results.append((name, engine.generate(prompt, limited)))
+            self.call_from_thread(self.mount_in_log, CompareView(prompt, results))
+
+        self.run_worker(work, thread=True, group="compare", exclusive=True)
+
+    # ------------------------------------------------------------------ settings
+    def command_settings(self, _: str) -> None:
+        from assistant.core.decoding import DecodingSettings
+        from assistant.tui.screens.settings import SettingsScreen
+
+        def applied(settings: DecodingSettings | None) -> None:
+            if settings is not None:
+                self.decoding = settings
+                self.notify("Decoding settings apply from the next turn.")
+
+        self.push_screen(SettingsScreen(self.decoding or DecodingSettings()), applied)
+
+    def command_preset(self, name: str) -> None:
+        from assistant.core.decoding import preset
+        from assistant.errors import UsageError
+
+        try:
+            chosen = preset(name)
+        except UsageError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        seed = self.decoding.seed if self.decoding else None
+        self.decoding = chosen.replace(seed=seed)
+        self.notify(f"Preset {name} from the next turn.", markup=False)

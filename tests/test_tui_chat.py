@@ -1,0 +1,163 @@
+"""Pilot tests of the chat app over a scripted session: send, stream, stop, tools, sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from assistant.chat.events import Notice
+from assistant.tui.app import AssistantApp
+from assistant.tui.widgets.answer_block import AnswerBlock
+from assistant.tui.widgets.assistant_message import AssistantMessage
+from assistant.tui.widgets.cards import NoticeLine, ToolCard, UserMessage
+from tests.tui_fakes import ANSWER, FakeSession
+
+pytestmark = pytest.mark.asyncio
+SIZE = (110, 40)
+
+
+def make_app(tmp_path: Path, **kwargs: object) -> tuple[AssistantApp, FakeSession]:
+    session = FakeSession(tmp_path / "history.db", **kwargs)  # type: ignore[arg-type]
+
+    def factory(approve: object) -> FakeSession:
+        session.approve = approve
+        return session
+
+    return AssistantApp(factory, export_dir=tmp_path / "exports"), session
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], tries: int = 500) -> None:
+    """Let the app process events until ``condition`` holds (no fixed sleeps)."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("condition not reached")
+
+
+async def send(pilot: Pilot[None], text: str) -> None:
+    app = pilot.app
+    assert isinstance(app, AssistantApp)
+    await wait_until(pilot, app.loaded.is_set)
+    await pilot.click("#input")
+    app.query_one("#input").insert(text)  # type: ignore[attr-defined]
+    await pilot.press("enter")
+
+
+async def answered(pilot: Pilot[None]) -> AnswerBlock:
+    app = pilot.app
+    assert isinstance(app, AssistantApp)
+    await wait_until(pilot, lambda: not app.runner.busy and bool(app.query(AnswerBlock)))
+    await pilot.pause()
+    return list(app.query(AnswerBlock))[-1]
+
+
+async def test_send_streams_the_answer_with_sources_and_budget(tmp_path: Path) -> None:
+    app, session = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "what does greedy decoding do?")
+        block = await answered(pilot)
+        assert [u.text for u in app.query(UserMessage)] == ["what does greedy decoding do?"]
+        assert block.message is not None
+        assert block.message.text == "".join(ANSWER)
+        assert len(block.message.steps) == len(ANSWER)
+        assert block.sources is not None and len(block.sources.passages) == 2
+        assert "dropped: corpus/glossary.md:3-5" in str(block.query_one("BudgetMeter").render())
+        assert app.header.status == "ready"
+        assert session.turns[0][0] == "what does greedy decoding do?"
+        assert app.query_one("#input").text == ""  # type: ignore[attr-defined]
+
+
+async def test_load_notices_are_shown_and_chat_goes_on(tmp_path: Path) -> None:
+    notices = [
+        Notice("model unavailable: no such model", "error"),
+        Notice("index is empty", "warning"),
+    ]
+    app, _ = make_app(tmp_path, notices=notices)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, app.loaded.is_set)
+        await pilot.pause()
+        shown = [str(n.render()) for n in app.query(NoticeLine)]
+        assert any("no such model" in s for s in shown) and any(
+            "index is empty" in s for s in shown
+        )
+        await send(pilot, "still there?")
+        block = await answered(pilot)
+        assert block.message is not None and block.message.text
+
+
+async def test_escape_stops_and_keeps_the_partial_answer(tmp_path: Path) -> None:
+    app, session = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hold on")
+        await wait_until(pilot, session.holding.is_set)
+        await pilot.press("escape")
+        block = await answered(pilot)
+        assert block.message is not None
+        assert block.message.text == "".join(ANSWER[:3])
+        assert block.message.finish_reason == "cancelled"
+        assert app.header.status == "stopped"
+
+
+@pytest.mark.parametrize(("key", "approved"), [("y", True), ("n", False)])
+async def test_tool_card_and_approval(tmp_path: Path, key: str, approved: bool) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "calc 2+2")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ApprovalScreen")
+        assert '"expression": "2+2"' in str(app.screen.query_one("#approval-args Static").render())
+        await pilot.press(key)
+        block = await answered(pilot)
+        card = block.query_one(ToolCard)
+        text = str(card.render())
+        assert "calculator.evaluate" in str(card.border_title)
+        if approved:
+            assert card.has_class("-ok") and "4 [bold]not bold[/]" in text and "12 ms" in text
+        else:
+            assert card.has_class("-error") and "denied" in text
+
+
+async def test_approve_for_session_is_remembered(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "calc 1")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ApprovalScreen")
+        await pilot.press("a")
+        await answered(pilot)
+        await send(pilot, "calc 2")
+        block = await answered(pilot)
+        assert block.query_one(ToolCard).has_class("-ok")  # no second question asked
+
+
+async def test_selecting_a_source_shows_the_full_passage(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "greedy?")
+        block = await answered(pilot)
+        item = block.query("SourceItem").first()
+        assert "corpus/decoding.md:10-24" in str(item.render())
+        item.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "PassageScreen")
+        text = str(app.screen.query_one("#passage-text").render())
+        assert text == "Greedy decoding takes the argmax [bold]always[/]."
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: type(app.screen).__name__ != "PassageScreen")
+
+
+async def test_regenerate_and_new_chat(tmp_path: Path) -> None:
+    app, session = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "first question")
+        await answered(pilot)
+        await pilot.press("ctrl+r")
+        await wait_until(
+            pilot, lambda: len(app.query(AssistantMessage)) == 2 and not app.runner.busy
+        )
+        assert [t for t, _ in session.turns] == ["first question", "first question"]
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert not app.query(AssistantMessage) and session.conversation_id is None

@@ -1,0 +1,197 @@
+"""A scripted chat session for the TUI tests: real event and TokenStep objects, no model.
+
+Turns follow the event contract (assistant/chat/events.py). Words of the question pick the
+script: "calc" adds a tool call that needs approval, "hold" pauses generation until the test
+releases it (or stops the turn), "markup" answers with markup and escape sequences.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.chat.events import (
+    BudgetPart,
+    ChatEvent,
+    Notice,
+    PassagesRetrieved,
+    PlannedCall,
+    PromptBudget,
+    RouteDecided,
+    TokenGenerated,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnDone,
+)
+from assistant.chat.history import HistoryStore
+from assistant.core.decoding import DecodingSettings
+from assistant.core.types import TokenProb, TokenStep
+
+ANSWER = ["Greedy", " decoding", " picks", " the", " most", " probable", " token", "."]
+RANKS = [1, 3, 1, 12, 1, 150, 2, 2000]
+HOSTILE = [
+    "[bold]loud[/bold]",
+    " [/",
+    " [link=http://evil]x[/link]",
+    " \x1b[31mred",
+    " \x1b]8;;http://e\x07l",
+]
+PROMPT = "Question: what does greedy decoding do?\nAnswer:"
+
+
+@dataclass(frozen=True)
+class FakePassage:
+    path: str
+    start_line: int
+    end_line: int
+    text: str
+    score: float
+    page: int | None = None
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+    @property
+    def source(self) -> str:
+        return f"{self.path}:{self.start_line}-{self.end_line}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+PASSAGES = (
+    FakePassage(
+        "corpus/decoding.md",
+        10,
+        24,
+        "Greedy decoding takes the argmax [bold]always[/].",
+        0.8123,
+        None,
+        0.71,
+        3.2,
+    ),
+    FakePassage("corpus/glossary.md", 3, 5, "Token: a unit of text.", 0.5012),
+)
+
+
+def make_step(index: int, text: str, rank: int, token_id: int | None = None) -> TokenStep:
+    token_id = 100 + index if token_id is None else token_id
+    chosen_lp = math.log(0.6 if rank == 1 else 0.05)
+    alternatives = [
+        TokenProb(900 + i, f" alt{i}", 0.1 / (i + 1), math.log(0.1 / (i + 1))) for i in range(4)
+    ]
+    chosen = TokenProb(token_id, text, math.exp(chosen_lp), chosen_lp)
+    top = (chosen, *alternatives) if rank == 1 else (*alternatives, chosen)
+    return TokenStep(
+        index=index,
+        token_id=token_id,
+        text=text,
+        logprob=chosen_lp,
+        processed_logprob=chosen_lp + 0.1,
+        rank=rank,
+        top=top,
+        top_processed=top[:3],
+        token=text,
+    )
+
+
+class FakeSession:
+    """Implements what the app uses of ChatSession (see assistant/tui/session_api.py)."""
+
+    def __init__(self, db_path: Path, *, engine: Any = None, notices: list[Notice] | None = None):
+        self.engine = engine
+        self.history = HistoryStore(db_path)
+        self.approve: Any = None
+        self.notices = notices or []
+        self.release = threading.Event()  # lets a "hold" turn go on
+        self.holding = threading.Event()  # set while a "hold" turn waits
+        self.turns: list[tuple[str, DecodingSettings | None]] = []
+        self._conversation_id: int | None = None
+        self._leaf: int | None = None
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self._conversation_id
+
+    def load(self) -> list[Notice]:
+        return list(self.notices)
+
+    def new_conversation(self) -> None:
+        self._conversation_id = self._leaf = None
+
+    def open_conversation(self, conversation_id: int) -> list[Any]:
+        messages = self.history.messages(conversation_id)
+        self._conversation_id = conversation_id
+        self._leaf = messages[-1].id if messages else None
+        return messages
+
+    def branch_from(self, message_id: int) -> None:
+        self._leaf = message_id
+
+    def turn(
+        self,
+        text: str,
+        *,
+        decoding: DecodingSettings | None = None,
+        stop_event: threading.Event | None = None,
+        **_: Any,
+    ) -> Iterator[ChatEvent]:
+        self.turns.append((text, decoding))
+        stop = stop_event or threading.Event()
+        calls: tuple[PlannedCall, ...] = ()
+        if "calc" in text:
+            calls = (PlannedCall("calculator", "evaluate", {"expression": "2+2"}, "/calc command"),)
+        yield RouteDecided(calls, "scripted")
+        approved_calls = []
+        for number, call in enumerate(calls):
+            yield ToolCallStarted(f"c{number}", call)
+            approved = self.approve(call) if self.approve else False
+            result = "4 [bold]not bold[/]" if approved else "denied"
+            approved_calls.append({"tool": call.name, "approved": approved})
+            yield ToolCallFinished(f"c{number}", call, approved, result, 0.012, approved=approved)
+        yield PassagesRetrieved(PASSAGES)
+        parts = (
+            BudgetPart("template", "template", 20, True),
+            BudgetPart("question", "question", 9, True),
+            BudgetPart("passage", PASSAGES[0].source, 40, True, cut=True),
+            BudgetPart("passage", PASSAGES[1].source, 30, False),
+        )
+        yield PromptBudget(1024, 64, 69, parts, PROMPT)
+        words = HOSTILE if "markup" in text else ANSWER
+        steps = []
+        for index, word in enumerate(words):
+            if "hold" in text and index == 3:
+                self.holding.set()
+                while not self.release.wait(0.01) and not stop.is_set():
+                    pass
+            if stop.is_set():
+                break
+            step = make_step(index, word, RANKS[index % len(RANKS)])
+            steps.append(step)
+            yield TokenGenerated(step)
+        answer = "".join(s.text for s in steps)
+        reason = "cancelled" if stop.is_set() else "eos"
+        message_id = self._store(text, answer, steps, decoding, approved_calls, reason)
+        yield TurnDone(message_id, answer, reason, {"total": 0.01})
+
+    def _store(
+        self, text: str, answer: str, steps: list[TokenStep], decoding: Any, calls: Any, reason: str
+    ) -> int:
+        if self._conversation_id is None:
+            self._conversation_id = self.history.new_conversation(text[:40])
+        user = self.history.add_message(self._conversation_id, "user", text, parent_id=self._leaf)
+        self._leaf = self.history.add_message(
+            self._conversation_id,
+            "assistant",
+            answer,
+            parent_id=user,
+            decoding=(decoding or DecodingSettings()).to_dict(),
+            tokens=[s.to_dict() for s in steps],
+            sources=[p.to_dict() for p in PASSAGES],
+            tool_calls=calls,
+            finish_reason=reason,
+        )
+        return self._leaf
