@@ -83,11 +83,13 @@ class Embedder:
     def count(self, texts: list[str]) -> list[int]:
         if not texts:
             return []
-        enc = self.tokenizer(texts, add_special_tokens=False)
+        enc = self.tokenizer(texts, add_special_tokens=False, verbose=False)
         return [len(ids) for ids in enc["input_ids"]]
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        enc = self.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
         return [(int(a), int(b)) for a, b in enc["offset_mapping"]]
 
     def encode(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
