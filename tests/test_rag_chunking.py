@@ -1,3 +1,4 @@
+import itertools
 import re
 from pathlib import Path
 
@@ -40,10 +41,10 @@ def test_chunks_respect_the_budget_and_cover_every_line() -> None:
 def test_overlap_repeats_the_tail_of_the_previous_chunk() -> None:
     text = "\n".join(f"w{i} a b c d" for i in range(1, 21))
     chunks = chunk_document(_doc(text), WordCounter(), max_tokens=20, overlap=5)
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chunks):
         assert nxt.start_line == prev.end_line  # one five-token line carried over
     no_overlap = chunk_document(_doc(text), WordCounter(), max_tokens=20, overlap=0)
-    for prev, nxt in zip(no_overlap, no_overlap[1:], strict=False):
+    for prev, nxt in itertools.pairwise(no_overlap):
         assert nxt.start_line == prev.end_line + 1
 
 

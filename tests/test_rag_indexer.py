@@ -139,9 +139,11 @@ def test_model_change_requires_rebuild(tmp_path: Path) -> None:
 def test_concurrent_writer_fails_with_a_message(tmp_path: Path) -> None:
     folder = write_sample_folder(tmp_path / "src")
     indexer = Indexer(rag_settings(tmp_path / "index"), embedder=tiny_embedder(), lock_timeout=0.2)
-    with IndexWriter(tmp_path / "index", model="x", dim=4):
-        with pytest.raises(IndexStoreError, match="being written by another process"):
-            indexer.add([folder])
+    with (
+        IndexWriter(tmp_path / "index", model="x", dim=4),
+        pytest.raises(IndexStoreError, match="being written by another process"),
+    ):
+        indexer.add([folder])
     assert len(indexer.add([folder]).added) == 5
 
 

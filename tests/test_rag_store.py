@@ -82,12 +82,12 @@ def test_mismatched_vectors_and_rows_are_refused(tmp_path: Path) -> None:
     (tmp_path / manifest["flat"]).write_bytes(
         (tmp_path / "other" / "flat-000001.faiss").read_bytes()
     )
-    with pytest.raises(IndexStoreError, match="inconsistent .*index rebuild"):
+    with pytest.raises(IndexStoreError, match=r"inconsistent .*index rebuild"):
         IndexStore.open(tmp_path)
 
 
 def test_missing_and_damaged_indexes_have_clear_messages(tmp_path: Path) -> None:
-    with pytest.raises(IndexStoreError, match="no index at .*index add"):
+    with pytest.raises(IndexStoreError, match=r"no index at .*index add"):
         IndexStore.open(tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(IndexStoreError, match="unreadable index manifest"):
@@ -98,7 +98,7 @@ def test_model_mismatch_asks_for_a_rebuild(tmp_path: Path) -> None:
     with IndexWriter(tmp_path, model="m", dim=DIM) as w:
         _put(w, "a.txt", 1)
         w.commit()
-    with pytest.raises(IndexStoreError, match="built with model m, configured other.*rebuild"):
+    with pytest.raises(IndexStoreError, match=r"built with model m, configured other.*rebuild"):
         IndexWriter(tmp_path, model="other", dim=DIM).__enter__()
     with IndexWriter(tmp_path, model="other", dim=4, fresh=True) as w:
         assert w.previous_roots() == [] and w.documents() == {}
