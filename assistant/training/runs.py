@@ -1,0 +1,181 @@
+"""Pieces shared by ``train`` and ``finetune``: data → blocks, the final save, the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transformers import PreTrainedTokenizerBase
+
+from assistant.training.checkpoint import CHECKPOINTS, STATE_FILE
+from assistant.training.data import Block, Corpus, Split, pack_examples, pack_stream, token_stream
+from assistant.training.loop import LoopResult
+from assistant.training.progress import TrainingProgress
+from assistant.training.qa_examples import (
+    Encoder,
+    Passage,
+    QAExample,
+    build_examples,
+    document_passages,
+    tokenize_example,
+)
+
+DOC_SHARE = 0.3  # fraction of training blocks that are running text when QA examples are on
+
+
+@dataclass
+class TrainingData:
+    blocks: list[Block]
+    heldout: list[Block]
+    text_blocks: int
+    qa_blocks: int = 0
+    qa_examples: int = 0
+    qa_skipped: int = 0
+    text_repeats: int = 1
+
+
+def build_training_data(
+    split: Split,
+    tokenizer: PreTrainedTokenizerBase,
+    block_size: int,
+    qa_count: int,
+    seed: int,
+) -> TrainingData:
+    """Running-text blocks, plus packed QA examples when ``qa_count`` > 0, and held-out blocks.
+
+    Text blocks are repeated so they stay about DOC_SHARE of what the model sees: a small
+    folder gives far fewer text tokens than QA tokens.
+    """
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        raise ValueError("the tokenizer has no end-of-text token")
+
+    encode = encoder(tokenizer)
+
+    text_blocks = pack_stream(
+        token_stream((d.text for d in split.train), encode, eos), block_size, eos
+    )
+    heldout = pack_stream(token_stream(split.heldout, encode, eos), block_size, eos, min_tail=2)
+    data = TrainingData(blocks=list(text_blocks), heldout=heldout, text_blocks=len(text_blocks))
+    if qa_count > 0:
+        examples = qa_examples_for(split, qa_count, seed)
+        qa_blocks, skipped = pack_examples(
+            (tokenize_example(ex, offsets_encoder(tokenizer)) for ex in examples), block_size, eos
+        )
+        repeats = max(
+            1, round(len(qa_blocks) * DOC_SHARE / (1 - DOC_SHARE) / max(1, len(text_blocks)))
+        )
+        data.blocks = text_blocks * repeats + qa_blocks
+        data.qa_blocks, data.qa_examples, data.qa_skipped = len(qa_blocks), len(examples), skipped
+        data.text_repeats = repeats
+    return data
+
+
+def training_passages(split: Split) -> list[Passage]:
+    """Passages of the training documents only (held-out paragraphs never appear)."""
+    exclude = frozenset(split.heldout)
+    return [p for doc in split.train for p in document_passages(doc, exclude)]
+
+
+def encoder(tokenizer: PreTrainedTokenizerBase) -> Callable[[str], list[int]]:
+    """Text → ids without special tokens and without the over-length warning on long texts."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        return lambda text: list(backend.encode(text, add_special_tokens=False).ids)
+    return lambda text: list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def report_skipped(corpus: Corpus, progress: TrainingProgress | None) -> None:
+    for path, reason in corpus.skipped:
+        message = f"skipped {path}: {reason}"
+        if progress is not None:
+            progress.message(message)
+
+
+def offsets_encoder(tokenizer: PreTrainedTokenizerBase) -> Encoder:
+    """Text → (ids, character offsets of each token), without special tokens added."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+
+        def encode(text: str) -> tuple[list[int], list[tuple[int, int]]]:
+            enc = backend.encode(text, add_special_tokens=False)
+            return list(enc.ids), [tuple(o) for o in enc.offsets]
+
+        return encode
+
+    def slow(text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+
+    return slow
+
+
+def quiet_transformers() -> None:
+    """Training prints its own progress: no per-save progress bars or advice from transformers."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def qa_examples_for(split: Split, count: int, seed: int) -> list[QAExample]:
+    return build_examples(training_passages(split), count, seed)
+
+
+def publish_model(out_dir: Path, write_model: Any, summary: dict[str, Any]) -> None:
+    """Write the final model into ``out_dir`` file by file (each replace is atomic), record
+    the run in training_state.json, then drop the checkpoints they superseded."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / ".tmp-final"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    write_model(tmp)
+    (tmp / STATE_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    for item in sorted(tmp.iterdir()):
+        os.replace(item, out_dir / item.name)
+    tmp.rmdir()
+    shutil.rmtree(out_dir / CHECKPOINTS, ignore_errors=True)
+
+
+@dataclass
+class RunReport:
+    command: str
+    out_dir: Path
+    result: LoopResult
+    corpus: Corpus
+    data: TrainingData
+    parameters: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.result
+        tail = r.losses[-min(len(r.losses), 20) :]
+        return {
+            "command": self.command,
+            "out": str(self.out_dir),
+            "steps": r.steps,
+            "resumed_from_step": r.start_step,
+            "tokens_seen": r.tokens_seen,
+            "seconds": round(r.seconds, 2),
+            "parameters": self.parameters,
+            "documents": len(self.corpus.documents),
+            "bytes": self.corpus.total_bytes,
+            "skipped_files": [{"path": str(p), "reason": why} for p, why in self.corpus.skipped],
+            "train_blocks": len(self.data.blocks),
+            "heldout_blocks": len(self.data.heldout),
+            "qa_examples": self.data.qa_examples,
+            "first_loss": r.losses[0] if r.losses else None,
+            "final_loss": round(sum(tail) / len(tail), 4) if tail else None,
+            "heldout_loss_before": round(r.heldout_loss_before, 4),
+            "heldout_loss_after": round(r.heldout_loss_after, 4),
+            "heldout_perplexity_before": round(r.heldout_ppl_before, 3),
+            "heldout_perplexity_after": round(r.heldout_ppl_after, 3),
+            "losses": r.losses,
+            **self.info,
+        }

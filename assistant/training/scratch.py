@@ -1,0 +1,158 @@
+"""``assistant train``: a byte-level BPE tokenizer and a small GPT-2 trained from scratch."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
+
+from assistant.errors import DataError, UsageError
+from assistant.training.checkpoint import latest_checkpoint, read_state
+from assistant.training.data import Split, read_documents, split_heldout
+from assistant.training.loop import LoopConfig, train_loop
+from assistant.training.progress import TrainingProgress
+from assistant.training.runs import (
+    RunReport,
+    build_training_data,
+    publish_model,
+    qa_examples_for,
+    report_skipped,
+    training_passages,
+)
+from assistant.training.tokenizer_training import train_tokenizer
+
+
+@dataclass(frozen=True)
+class ScratchOptions:
+    data_dir: Path
+    out_dir: Path
+    steps: int = 2000
+    block_size: int = 256
+    batch_size: int = 8
+    lr: float = 1e-3
+    n_layer: int = 4
+    n_embd: int = 256
+    n_head: int = 8
+    n_positions: int = 1024
+    vocab_size: int = 8000
+    seed: int = 0
+    checkpoint_every: int = 200
+    qa_examples: bool = True
+    qa_count: int = 0  # 0: about 16 per passage
+    dropout: float = 0.1
+
+    def validate(self) -> None:
+        if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise UsageError("--steps, --batch-size and --lr must be positive")
+        if not 2 <= self.block_size <= self.n_positions:
+            raise UsageError(f"--block-size must be between 2 and n_positions ({self.n_positions})")
+        if self.n_embd % self.n_head:
+            raise UsageError(
+                f"--n-embd ({self.n_embd}) must be divisible by --n-head ({self.n_head})"
+            )
+        if self.vocab_size < 260:
+            raise UsageError(
+                "--vocab-size must be at least 260 (256 bytes + merges + <|endoftext|>)"
+            )
+
+
+def _options_from_state(state: dict[str, Any], steps: int | None) -> ScratchOptions:
+    stored = dict(state["run"]["options"])
+    stored["data_dir"], stored["out_dir"] = Path(stored["data_dir"]), Path(stored["out_dir"])
+    if steps is not None:
+        stored["steps"] = steps
+    return ScratchOptions(**stored)
+
+
+def train_from_scratch(
+    options: ScratchOptions,
+    resume: bool = False,
+    steps_override: int | None = None,
+    progress: TrainingProgress | None = None,
+) -> RunReport:
+    """Train and save a model into ``options.out_dir``; see ``train_cmds`` for the CLI."""
+    checkpoint = latest_checkpoint(options.out_dir) if resume else None
+    if resume and checkpoint is None:
+        raise DataError(f"nothing to resume: no checkpoint under {options.out_dir}")
+    if checkpoint is not None:
+        # The stored options rebuild exactly the same data and model; only --steps may change.
+        options = _options_from_state(read_state(checkpoint), steps_override)
+    options.validate()
+    corpus = read_documents(options.data_dir)
+    split = split_heldout(corpus)
+    report_skipped(corpus, progress)
+    random.seed(options.seed)
+    torch.manual_seed(options.seed)
+
+    if checkpoint is not None:
+        tokenizer = GPT2Tokenizer.from_pretrained(checkpoint)
+        model = GPT2LMHeadModel.from_pretrained(checkpoint, dtype=torch.float32)
+    else:
+        tokenizer = _new_tokenizer(options, split)
+        model = GPT2LMHeadModel(_model_config(options, tokenizer))
+
+    qa_count = 0
+    if options.qa_examples:
+        answerable = sum(1 for p in training_passages(split) if p.sentences)
+        qa_count = options.qa_count or 16 * answerable
+    data = build_training_data(split, tokenizer, options.block_size, qa_count, options.seed)
+
+    def write_model(folder: Path) -> None:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    config = LoopConfig(
+        steps=options.steps,
+        batch_size=options.batch_size,
+        lr=options.lr,
+        seed=options.seed,
+        checkpoint_every=options.checkpoint_every,
+        position_offsets=options.block_size < options.n_positions,
+    )
+    options_json = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
+    run_info = {"command": "train", "options": options_json}
+    if progress is not None:
+        progress.message(
+            f"{len(corpus.documents)} documents, {len(data.blocks)} training blocks "
+            f"({data.qa_examples} QA examples), {len(data.heldout)} held-out blocks"
+        )
+    result = train_loop(
+        model, data.blocks, data.heldout, config, options.out_dir, write_model, run_info,
+        resume=checkpoint is not None, progress=progress,
+    )  # fmt: skip
+    report = RunReport(
+        "train", options.out_dir, result, corpus, data, sum(p.numel() for p in model.parameters())
+    )
+    publish_model(options.out_dir, write_model, {**report.to_json(), "run": run_info})
+    return report
+
+
+def _new_tokenizer(options: ScratchOptions, split: Split) -> GPT2Tokenizer:
+    texts = [d.text for d in split.train]
+    if options.qa_examples:
+        # A sample of prompts teaches the tokenizer the template's own words.
+        texts += [ex.text for ex in qa_examples_for(split, 50, options.seed)]
+    tokenizer = train_tokenizer(texts, options.vocab_size)
+    tokenizer.model_max_length = options.n_positions
+    return tokenizer
+
+
+def _model_config(options: ScratchOptions, tokenizer: GPT2Tokenizer) -> GPT2Config:
+    eos = tokenizer.eos_token_id
+    return GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=options.n_positions,
+        n_embd=options.n_embd,
+        n_layer=options.n_layer,
+        n_head=options.n_head,
+        resid_pdrop=options.dropout,
+        embd_pdrop=options.dropout,
+        attn_pdrop=options.dropout,
+        bos_token_id=eos,
+        eos_token_id=eos,
+        pad_token_id=eos,
+    )
