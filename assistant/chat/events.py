@@ -102,6 +102,8 @@ class TurnDone:
     text: str
     finish_reason: FinishReason
     timing: dict[str, float] = field(default_factory=dict)  # stage → seconds, incl. ttft
+    # Added for `dry_run` turns: nothing was generated or stored (message_id None, text "").
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)

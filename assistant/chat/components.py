@@ -1,0 +1,209 @@
+"""The heavy parts of a chat session, created on first use: engine, retriever, tool hub,
+history store, and (for dry runs) a tokenizer alone.
+
+Loads run in the caller's thread (the TUI calls from a worker). A part that cannot be had
+becomes a Notice and ``None`` — an empty index or a dead tool server never stops the chat;
+only the engine is required, and only when something is to be generated.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.chat.events import Notice
+from assistant.errors import AssistantError, ModelLoadError
+
+if TYPE_CHECKING:
+    from assistant.chat.history import HistoryStore
+    from assistant.core.engine import Engine
+    from assistant.rag.retriever import Retriever
+    from assistant.settings import Settings
+    from assistant.tools.client import ToolHub
+
+log = logging.getLogger(__name__)
+MAX_KNOWN_FILES = 5000  # file names offered to the router; a huge folder is cut here
+
+
+@dataclass(frozen=True)
+class TokenCounter:
+    """What budgeting needs from a model: its tokenizer and context length."""
+
+    tokenizer: Any
+    context_length: int
+    model_name: str
+
+    def count(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+class Components:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        retriever: Retriever | None = None,
+        tools: ToolHub | None = None,
+        history: HistoryStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._retriever = retriever
+        self._tools = tools
+        self._history = history
+        self._counter: TokenCounter | None = None
+        self._known_files: list[str] | None = None
+        # None: not tried yet; "" tried and fine; text: why it is unavailable.
+        self._retriever_problem: str | None = "" if retriever is not None else None
+        self._tools_started = False  # start() is idempotent: it launches only dead servers
+        self._lock = threading.RLock()
+        self.notices: list[Notice] = []  # produced by lazy loads, handed out by the session
+
+    # ------------------------------------------------------------------ engine
+    @property
+    def engine_loaded(self) -> bool:
+        return self._engine is not None
+
+    def engine(self) -> Engine:
+        """The generator; raises ModelLoadError when no model can be loaded."""
+        with self._lock:
+            if self._engine is None:
+                from assistant.core.engine import Engine
+                from assistant.core.models import quiet_transformers
+
+                quiet_transformers()
+                self._engine = Engine.from_settings(self.settings)
+                if self._engine.loaded.notice:
+                    self.notices.append(Notice(self._engine.loaded.notice, "warning"))
+            return self._engine
+
+    def counter(self) -> TokenCounter:
+        """Tokenizer + context length: the loaded engine's, else the configured model's
+        tokenizer alone (fast: no weights), else the bundled model's."""
+        with self._lock:
+            if self._engine is not None:
+                eng = self._engine
+                return TokenCounter(eng.tokenizer, eng.context_length, eng.name)
+            if self._counter is None:
+                self._counter = self._load_counter()
+            return self._counter
+
+    def _load_counter(self) -> TokenCounter:
+        from transformers import AutoConfig, AutoTokenizer
+
+        from assistant.core.models import BUNDLED_MODEL_DIR, resolve_model_name
+
+        candidates = [(self.settings.model, resolve_model_name(self.settings.model))]
+        if self.settings.allow_fallback and (BUNDLED_MODEL_DIR / "config.json").is_file():
+            candidates.append(("bundled", str(BUNDLED_MODEL_DIR)))
+        problems = []
+        for name, source in candidates:
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+                config = AutoConfig.from_pretrained(source, local_files_only=True)
+            except (OSError, ValueError) as exc:
+                problems.append(f"{name}: {_reason(exc)}")
+                continue
+            length = getattr(config, "n_positions", None) or config.max_position_embeddings
+            if name != self.settings.model:
+                self.notices.append(
+                    Notice(f"counting tokens with the {name} model's tokenizer", "warning")
+                )
+            return TokenCounter(tokenizer, int(length), name)
+        raise ModelLoadError("no tokenizer available to count tokens: " + "; ".join(problems))
+
+    # ------------------------------------------------------------------ retrieval
+    def retriever(self) -> Retriever | None:
+        """The retriever, building the index from the configured documents if there is none."""
+        with self._lock:
+            if self._retriever is None and self._retriever_problem is None:
+                try:
+                    from assistant.rag import Retriever, ensure_index
+
+                    if ensure_index(self.settings):
+                        self.notices.append(Notice("built the document index"))
+                    self._retriever = Retriever.open(self.settings)
+                    self._retriever_problem = ""
+                except (AssistantError, OSError) as exc:
+                    self._retriever_problem = _reason(exc)
+                    self.notices.append(
+                        Notice(f"retrieval unavailable: {self._retriever_problem}", "warning")
+                    )
+            return self._retriever
+
+    # ------------------------------------------------------------------ tools
+    def tools(self) -> ToolHub | None:
+        with self._lock:
+            if self._tools is None:
+                from assistant.tools.client import ToolHub
+
+                try:
+                    self._tools = ToolHub.from_settings(self.settings)
+                except AssistantError as exc:
+                    self.notices.append(Notice(f"tools unavailable: {_reason(exc)}", "warning"))
+                    self._tools_started = True  # do not retry every turn
+                    return None
+            if not self._tools_started:
+                self._tools_started = True
+                for line in self._tools.start():
+                    self.notices.append(Notice(f"tool server: {line}", "warning"))
+            return self._tools
+
+    @property
+    def tools_if_created(self) -> ToolHub | None:
+        return self._tools
+
+    def known_files(self) -> list[str]:
+        """Document file names relative to the file lookup's root, for the router."""
+        with self._lock:
+            if self._known_files is None:
+                self._known_files = _walk_files(self.settings.documents)
+            return self._known_files
+
+    # ------------------------------------------------------------------ history
+    def history(self) -> HistoryStore:
+        with self._lock:
+            if self._history is None:
+                from assistant.chat.history import HistoryStore
+
+                self._history = HistoryStore(self.settings.history_db)
+            return self._history
+
+    def close(self) -> None:
+        """Shut down what this session created or was given (tool servers, databases)."""
+        with self._lock:
+            if self._tools is not None:
+                self._tools.close()
+            if self._retriever is not None:
+                self._retriever.close()
+            if self._history is not None:
+                self._history.close()
+            self._tools = self._retriever = self._history = None
+
+
+def _walk_files(documents: list[Path]) -> list[str]:
+    try:
+        from assistant.tools.config import file_lookup_root
+
+        root = file_lookup_root(list(documents))
+    except ImportError:  # pragma: no cover - the tools package is part of the project
+        return []
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                found.append(str((Path(folder) / name).relative_to(root)))
+                if len(found) >= MAX_KNOWN_FILES:
+                    return found
+    return found

@@ -1,0 +1,361 @@
+"""ChatSession: one turn = route → tools → retrieve → prompt → stream, as a generator of events.
+
+The TUI and ``assistant ask`` both drive it. Heavy parts load lazily in the caller's thread
+(see ``components``); every failure inside a turn becomes a TurnError event and the session
+stays usable. Routing only ever sees the user's own text (promise 4); the prompt is budgeted
+to the model's context before it reaches the model (promise 6).
+
+Events beyond ``events.py``'s contract: ``TurnDone.dry_run`` marks a dry run (nothing was
+generated or stored); ``TurnDone.timing`` has seconds per stage — routing, tools, retrieval,
+prompt, prefill (engine start to first token), ttft (turn start to first token), generation,
+total, and ``loading`` when a lazy load happened inside the turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from assistant.chat.components import Components
+from assistant.chat.events import (
+    ChatEvent,
+    Notice,
+    PassagesRetrieved,
+    PlannedCall,
+    PromptBudget,
+    RouteDecided,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnDone,
+    TurnError,
+)
+from assistant.chat.prompt import TokenizerCutter, build_prompt
+from assistant.chat.template import STOP_STRINGS
+from assistant.chat.tool_text import DEFAULT_MAX_CHARS, cap_text, prompt_text
+from assistant.chat.turn_record import TurnRecord
+from assistant.core.decoding import DecodingSettings
+from assistant.errors import AssistantError
+
+if TYPE_CHECKING:
+    from assistant.chat.history import HistoryStore, Message
+    from assistant.core.engine import Engine
+    from assistant.rag.retriever import Retriever
+    from assistant.settings import Settings
+    from assistant.tools.client import ToolHub
+
+log = logging.getLogger(__name__)
+MAX_CALLS_PER_TURN = 3
+STORED_RESULT_CHARS = 100_000  # the history keeps this much of a tool result
+DEFAULT_DECODING = DecodingSettings(strategy="greedy", max_new_tokens=96, top_logprobs=5)
+
+
+class _TurnFailed(Exception):
+    def __init__(self, stage: str, message: str) -> None:
+        super().__init__(message)
+        self.stage, self.message = stage, message
+
+
+class ChatSession:
+    """One conversation with the assistant. Not re-entrant: one turn at a time."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        retriever: Retriever | None = None,
+        tools: ToolHub | None = None,
+        history: HistoryStore | None = None,
+        approve: Callable[[PlannedCall], bool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.parts = Components(
+            settings, engine=engine, retriever=retriever, tools=tools, history=history
+        )
+        self.approve = approve  # asked for tools that are not auto-approved; None denies
+        self.default_decoding = DEFAULT_DECODING
+        self._conversation_id: int | None = None
+        self._leaf_id: int | None = None  # the message the next turn continues from
+        self._calls = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def load(self) -> list[Notice]:
+        """Load the engine, open (or build) the index, start the tool servers. Failures come
+        back as Notices; the chat works with whatever loaded."""
+        for what, load in (
+            ("model", self.parts.engine),
+            ("retrieval", self.parts.retriever),
+            ("tools", self.parts.tools),
+            ("history", self.parts.history),
+        ):
+            try:
+                load()
+            except AssistantError as exc:
+                self.parts.notices.append(Notice(f"{what} unavailable: {exc}", "error"))
+        return self._take_notices()
+
+    def close(self) -> None:
+        self.parts.close()
+
+    def _take_notices(self) -> list[Notice]:
+        notices, self.parts.notices = self.parts.notices, []
+        return notices
+
+    # ------------------------------------------------------------------ conversations
+    @property
+    def conversation_id(self) -> int | None:
+        """The stored conversation, or None before the first turn of a new one."""
+        return self._conversation_id
+
+    def new_conversation(self) -> None:
+        """Start afresh; the conversation is stored (titled by its first question) on the
+        first turn, so empty conversations never reach the history."""
+        self._conversation_id = self._leaf_id = None
+
+    def open_conversation(self, conversation_id: int) -> list[Message]:
+        """Continue a stored conversation from its latest message; returns its messages."""
+        messages = self.parts.history().messages(conversation_id)
+        self._conversation_id = conversation_id
+        self._leaf_id = messages[-1].id if messages else None
+        return messages
+
+    def branch_from(self, message_id: int) -> None:
+        """Make the next turn a new branch after ``message_id`` (an assistant answer)."""
+        message = self.parts.history().message(message_id)
+        self._conversation_id, self._leaf_id = message.conversation_id, message.id
+
+    def history_pairs(self) -> list[tuple[str, str]]:
+        """(question, answer) pairs of the current branch, oldest first."""
+        if self._leaf_id is None:
+            return []
+        pairs, question = [], None
+        for message in self.parts.history().branch(self._leaf_id):
+            if message.role == "user":
+                question = message.text
+            elif message.role == "assistant" and question is not None:
+                if message.text.strip():
+                    pairs.append((question, message.text))
+                question = None
+        return pairs
+
+    # ------------------------------------------------------------------ a turn
+    def turn(
+        self,
+        text: str,
+        *,
+        decoding: DecodingSettings | None = None,
+        use_tools: bool = True,
+        use_rag: bool = True,
+        k: int = 4,
+        stop_event: threading.Event | None = None,
+        dry_run: bool = False,
+    ) -> Iterator[ChatEvent]:
+        """Run one turn, yielding events (see ``events.py``); never raises AssistantError."""
+        stop = stop_event or threading.Event()
+        record = TurnRecord(text=text, decoding=self._decoding(decoding), dry_run=dry_run)
+        try:
+            yield from self._turn(record, use_tools, use_rag, k, stop)
+        except _TurnFailed as failed:
+            yield from self._take_notices()
+            yield TurnError(failed.stage, failed.message)
+
+    def _decoding(self, decoding: DecodingSettings | None) -> DecodingSettings:
+        chosen = decoding or self.default_decoding
+        stops = tuple(dict.fromkeys((*chosen.stop, *STOP_STRINGS)))
+        # A sampled answer is stored with the seed that reproduces it.
+        seed = chosen.seed
+        if seed is None and chosen.strategy == "sample":
+            seed = secrets.randbelow(2**31)
+        return chosen.replace(stop=stops, seed=seed)
+
+    def _stage(self, record: TurnRecord, stage: str, fn: Callable[[], Any]) -> Any:
+        """Run one stage, timing it and turning failures into _TurnFailed."""
+        began = time.perf_counter()
+        try:
+            return fn()
+        except _TurnFailed:
+            raise
+        except AssistantError as exc:
+            raise _TurnFailed(stage, str(exc)) from exc
+        except Exception as exc:
+            log.exception("chat turn failed in %s", stage)
+            raise _TurnFailed(stage, f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            record.timing[stage] = record.timing.get(stage, 0.0) + time.perf_counter() - began
+
+    def _turn(
+        self, record: TurnRecord, use_tools: bool, use_rag: bool, k: int, stop: threading.Event
+    ) -> Iterator[ChatEvent]:
+        from assistant.tools.router import route
+
+        if not record.text.strip():
+            raise _TurnFailed("routing", "empty message: type a question")
+        started = record.started
+        if use_tools:
+            calls, why = self._stage(
+                record,
+                "routing",
+                lambda: route(record.text, known_files=self.parts.known_files()),
+            )
+        else:
+            calls, why = [], "no tool: tools are off for this turn"
+        calls = list(calls)[:MAX_CALLS_PER_TURN]
+        yield RouteDecided(tuple(calls), why)
+        if calls and not record.dry_run:
+            yield from self._run_tools(record, calls)
+        yield from self._take_notices()
+
+        passages: list[Any] = []
+        if use_rag and k > 0 and not stop.is_set():
+            retriever = self._loading(record, self.parts.retriever)
+            yield from self._take_notices()
+            if retriever is not None:
+                passages = self._stage(
+                    record, "retrieval", lambda: retriever.search(record.text, k)
+                )
+        record.passages = passages
+        yield PassagesRetrieved(tuple(passages))
+
+        engine = None if record.dry_run else self._loading(record, self._engine)
+        yield from self._take_notices()
+        budget = self._stage(record, "prompt", lambda: self._budget(record))
+        record.budget = budget
+        yield budget
+        if record.dry_run:
+            record.timing["total"] = time.perf_counter() - started
+            yield TurnDone(None, "", "stop", dict(record.timing), dry_run=True)
+            return
+        assert engine is not None
+        if stop.is_set():  # cancelled before the model started: store the question anyway
+            record.finish_reason, record.model = "cancelled", engine.name
+        else:
+            yield from self._generate(record, engine, stop)
+        message_id = self._stage(record, "history", lambda: self._store(record))
+        record.timing["total"] = time.perf_counter() - started
+        yield TurnDone(message_id, record.answer, record.finish_reason, dict(record.timing))
+
+    def _loading(self, record: TurnRecord, load: Callable[[], Any]) -> Any:
+        return self._stage(record, "loading", load)
+
+    def _engine(self) -> Engine:
+        return self.parts.engine()
+
+    def _run_tools(self, record: TurnRecord, calls: list[PlannedCall]) -> Iterator[ChatEvent]:
+        hub = self._loading(record, self.parts.tools)
+        yield from self._take_notices()
+        limit = getattr(getattr(hub, "config", None), "max_result_chars", DEFAULT_MAX_CHARS)
+        for call in calls:
+            self._calls += 1
+            call_id = f"call-{self._calls}"
+            yield ToolCallStarted(call_id, call)
+            if hub is None:
+                result: Any = _Unavailable("tools are unavailable")
+            else:
+                result = self._stage(record, "tools", partial(self._call_tool, hub, call))
+            text_for_model, cut = prompt_text(call, result, limit)
+            if text_for_model is not None:
+                record.tool_texts.append(text_for_model)
+            record.tool_calls.append(
+                {
+                    "call_id": call_id,
+                    "name": call.name,
+                    "arguments": call.arguments,
+                    "reason": call.reason,
+                    "ok": result.ok,
+                    "approved": result.approved,
+                    "text": cap_text(result.text, STORED_RESULT_CHARS)[0],
+                    "error": result.error,
+                    "duration_s": result.duration_s,
+                    "prompt_truncated": cut,
+                }
+            )
+            yield ToolCallFinished(
+                call_id,
+                call,
+                result.ok,
+                result.text,
+                result.duration_s,
+                result.structured,
+                result.approved,
+                cut,
+            )
+
+    def _call_tool(self, hub: ToolHub, call: PlannedCall) -> Any:
+        return hub.call(
+            call.server, call.tool, call.arguments, approve=self.approve, reason=call.reason
+        )
+
+    def _budget(self, record: TurnRecord) -> PromptBudget:
+        counter = self.parts.counter()
+        _, budget = build_prompt(
+            record.text,
+            passages=record.passages,
+            tool_results=record.tool_texts,
+            history=self.history_pairs(),
+            count_tokens=counter.count,
+            context_length=counter.context_length,
+            max_new_tokens=record.decoding.max_new_tokens,
+            cutter=TokenizerCutter(counter.tokenizer),
+        )
+        return budget
+
+    def _generate(
+        self, record: TurnRecord, engine: Engine, stop: threading.Event
+    ) -> Iterator[ChatEvent]:
+        from assistant.chat.events import TokenGenerated
+
+        assert record.budget is not None
+        prompt = record.budget.prompt
+        stream = self._stage(
+            record, "generation", lambda: engine.stream(prompt, record.decoding, stop)
+        )
+        if stream.truncated_prompt_tokens:  # the budget was wrong: never feed a cut prompt
+            raise _TurnFailed("prompt", "internal error: the budgeted prompt did not fit")
+        began = time.perf_counter()
+        iterator = iter(stream)
+        while True:
+            step = self._stage(record, "generation", lambda: next(iterator, None))
+            if step is None:
+                break
+            if "prefill" not in record.timing:
+                record.timing["prefill"] = time.perf_counter() - began
+                record.timing["ttft"] = time.perf_counter() - record.started
+            record.steps.append(step)
+            yield TokenGenerated(step)
+        generation = stream.result()
+        record.answer = generation.text
+        record.finish_reason = "cancelled" if stop.is_set() else generation.finish_reason
+        record.model = engine.name
+
+    def _store(self, record: TurnRecord) -> int:
+        store = self.parts.history()
+        if self._conversation_id is None:
+            self._conversation_id = store.new_conversation(_title(record.text))
+            self._leaf_id = None
+        user_id = store.add_message(
+            self._conversation_id, "user", record.text, parent_id=self._leaf_id
+        )
+        answer_id = store.add_message(
+            self._conversation_id, "assistant", parent_id=user_id, **record.message_fields()
+        )
+        self._leaf_id = answer_id
+        return answer_id
+
+
+class _Unavailable:
+    """A ToolResult-shaped failure when no hub could be started."""
+
+    def __init__(self, message: str) -> None:
+        self.ok, self.approved, self.structured = False, True, None
+        self.text = self.error = message
+        self.prompt_text, self.truncated, self.duration_s = message, False, 0.0
+
+
+def _title(text: str, width: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
