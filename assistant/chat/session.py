@@ -173,8 +173,12 @@ class ChatSession:
             seed = secrets.randbelow(2**31)
         return chosen.replace(stop=stops, seed=seed)
 
-    def _stage(self, record: TurnRecord, stage: str, fn: Callable[[], Any]) -> Any:
-        """Run one stage, timing it and turning failures into _TurnFailed."""
+    def _stage(
+        self, record: TurnRecord, stage: str, fn: Callable[[], Any], timing_key: str = ""
+    ) -> Any:
+        """Run one stage, timing it (under ``timing_key``, default the stage) and turning
+        failures into _TurnFailed."""
+        key = timing_key or stage
         began = time.perf_counter()
         try:
             return fn()
@@ -186,7 +190,7 @@ class ChatSession:
             log.exception("chat turn failed in %s", stage)
             raise _TurnFailed(stage, f"{type(exc).__name__}: {exc}") from exc
         finally:
-            record.timing[stage] = record.timing.get(stage, 0.0) + time.perf_counter() - began
+            record.timing[key] = record.timing.get(key, 0.0) + time.perf_counter() - began
 
     def _turn(
         self, record: TurnRecord, use_tools: bool, use_rag: bool, k: int, stop: threading.Event
@@ -212,7 +216,7 @@ class ChatSession:
 
         passages: list[Any] = []
         if use_rag and k > 0 and not stop.is_set():
-            retriever = self._loading(record, self.parts.retriever)
+            retriever = self._loading(record, "retrieval", self.parts.retriever)
             yield from self._take_notices()
             if retriever is not None:
                 passages = self._stage(
@@ -221,7 +225,7 @@ class ChatSession:
         record.passages = passages
         yield PassagesRetrieved(tuple(passages))
 
-        engine = None if record.dry_run else self._loading(record, self._engine)
+        engine = None if record.dry_run else self._loading(record, "generation", self._engine)
         yield from self._take_notices()
         budget = self._stage(record, "prompt", lambda: self._budget(record))
         record.budget = budget
@@ -239,14 +243,16 @@ class ChatSession:
         record.timing["total"] = time.perf_counter() - started
         yield TurnDone(message_id, record.answer, record.finish_reason, dict(record.timing))
 
-    def _loading(self, record: TurnRecord, load: Callable[[], Any]) -> Any:
-        return self._stage(record, "loading", load)
+    def _loading(self, record: TurnRecord, stage: str, load: Callable[[], Any]) -> Any:
+        """A lazy load inside a turn: timed apart (it is not the per-turn cost), its failure
+        reported as a failure of the stage that needed it."""
+        return self._stage(record, stage, load, timing_key="loading")
 
     def _engine(self) -> Engine:
         return self.parts.engine()
 
     def _run_tools(self, record: TurnRecord, calls: list[PlannedCall]) -> Iterator[ChatEvent]:
-        hub = self._loading(record, self.parts.tools)
+        hub = self._loading(record, "tools", self.parts.tools)
         yield from self._take_notices()
         limit = getattr(getattr(hub, "config", None), "max_result_chars", DEFAULT_MAX_CHARS)
         for call in calls:
