@@ -39,7 +39,7 @@ class CalculatorLimits:
     # that multiplying two such numbers takes microseconds.
     max_int_bits: int = 33_220
     # Sum of the bit lengths of all integers produced while evaluating one expression.
-    max_work_bits: int = 2_000_000
+    max_work_bits: int = 1_000_000
     # Integers with more digits are shown in scientific notation.
     max_display_digits: int = 1_000
     max_round_digits: int = 1_000
@@ -330,6 +330,9 @@ class _Evaluation:
             function = FUNCTIONS[node.func.id]
             arguments = [self._value_of(arg) for arg in node.args]
             function.check_arity(len(arguments))
+            for argument in arguments:  # isqrt, gcd and friends cost with their input's size
+                if isinstance(argument, int):
+                    self.charge(argument.bit_length())
             return self.checked(function.apply(self, arguments))
         raise CalculationSyntaxError(f"not allowed in an expression: {type(node).__name__}")
 
