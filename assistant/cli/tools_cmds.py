@@ -63,7 +63,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             {
                 "config_file": str(settings.mcp_config_file),
                 "servers": servers,
-                "tools": [{"name": t.qualified_name, **asdict(t), "tool": t.name} for t in tools],
+                "tools": [{**asdict(t), "name": t.qualified_name, "tool": t.name} for t in tools],
             }
         )
         return 0

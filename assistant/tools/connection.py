@@ -100,15 +100,8 @@ class ServerConnection:
                 self._session = None
                 if not self._stop_requested:
                     self.error = self._exited_message()
-        except MCPError as exc:
-            if exc.code == CONNECTION_CLOSED:
-                self._fail(self._exited_message(during_startup=True))
-            else:
-                self._fail(f"failed to initialize: {exc.message}")
-        except OSError as exc:
-            self._fail(f"cannot start {self.config.command!r}: {exc.strerror or exc}")
-        except Exception as exc:  # any other startup failure is reported, never raised
-            self._fail(f"failed to start: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # any startup failure is reported, never raised
+            self._fail(self._startup_error(_root_cause(exc)))
         finally:
             self._session = None
             self.started.set()
@@ -192,6 +185,15 @@ class ServerConnection:
         self._log_offset = handle.tell()
         return handle
 
+    def _startup_error(self, exc: BaseException) -> str:
+        if isinstance(exc, MCPError):
+            if exc.code == CONNECTION_CLOSED:
+                return self._exited_message(during_startup=True)
+            return f"failed to initialize: {exc.message}"
+        if isinstance(exc, OSError):
+            return f"cannot start {self.config.command!r}: {exc.strerror or exc}"
+        return f"failed to start: {type(exc).__name__}: {exc}"
+
     def _fail(self, message: str) -> None:
         self.error = message
         self.started.set()
@@ -211,3 +213,10 @@ class ServerConnection:
         except OSError:
             return ""
         return lines[-1][:200] if lines else ""
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The first leaf of nested task-group exception groups (what actually went wrong)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc

@@ -1,0 +1,134 @@
+"""MCP config: Claude-Desktop-style mcp.json merged over our calculator and file lookup."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import SettingsError
+from assistant.settings import load_settings
+from assistant.tools.config import ToolsConfig, load_tools_config
+
+
+def _write(settings_home: Path, data: object) -> Path:
+    path = settings_home / "config" / "mcp.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_defaults_without_a_file(tmp_path: Path) -> None:
+    docs = tmp_path / "notes"
+    docs.mkdir()
+    config = load_tools_config(load_settings({"documents": [docs, tmp_path]}))
+    assert set(config.servers) == {"calculator", "file_lookup"}
+    calc, files = config.servers["calculator"], config.servers["file_lookup"]
+    assert (calc.command, calc.args) == (sys.executable, ("-m", "mcp_servers.calculator"))
+    assert files.args == ("-m", "mcp_servers.file_lookup", "--root", str(docs.resolve()))
+    assert (config.init_timeout_s, config.call_timeout_s) == (10.0, 15.0)
+    assert config.max_calls_per_turn == 3 and config.max_result_chars == 4000
+    assert config.auto_approve == {
+        "calculator.evaluate",
+        "file_lookup.list_files",
+        "file_lookup.read_file",
+        "file_lookup.search_files",
+        "file_lookup.file_info",
+    }
+
+
+def test_file_lookup_defaults_to_the_corpus() -> None:
+    settings = load_settings()  # documents default to <repo>/corpus
+    root = load_tools_config(settings).servers["file_lookup"].args[-1]
+    assert Path(root).name == "corpus"
+
+
+def test_user_servers_and_options_merge_over_defaults(isolated_home: Path) -> None:
+    path = _write(
+        isolated_home,
+        {
+            "mcpServers": {
+                "weather": {
+                    "command": "uvx",
+                    "args": ["mcp-weather", "--units", "metric"],
+                    "env": {"API_KEY": "k"},
+                    "cwd": "servers",
+                    "timeout_s": 30,
+                    "type": "stdio",  # other clients' keys are tolerated
+                },
+                "calculator": {"disabled": True},
+            },
+            "assistant": {
+                "auto_approve": ["weather.forecast"],
+                "require_approval": ["file_lookup.read_file"],
+                "call_timeout_s": 20,
+                "max_result_chars": 2000,
+            },
+        },
+    )
+    config = load_tools_config(load_settings())
+    assert set(config.servers) == {"file_lookup", "weather"}
+    weather = config.servers["weather"]
+    assert weather.args == ("mcp-weather", "--units", "metric")
+    assert weather.env == {"API_KEY": "k"}
+    assert weather.cwd == path.parent / "servers"  # relative to the config file
+    assert config.call_timeout("weather") == 30 and config.call_timeout("file_lookup") == 20
+    assert config.init_timeout("weather") == 10
+    assert config.max_result_chars == 2000
+    assert config.is_auto_approved("weather", "forecast")
+    assert not config.is_auto_approved("file_lookup", "read_file")
+    assert config.is_auto_approved("file_lookup", "search_files")
+    assert not any(name.startswith("calculator.") for name in config.auto_approve)
+
+
+def test_replacing_one_of_our_servers_keeps_or_drops_its_approvals(isolated_home: Path) -> None:
+    _write(
+        isolated_home,
+        {
+            "mcpServers": {
+                # still our module, another root: our read-only tools stay approved
+                "file_lookup": {
+                    "command": "python3",
+                    "args": ["-m", "mcp_servers.file_lookup", "--root", "/srv/notes"],
+                },
+                # something else under our name: nothing is approved without asking
+                "calculator": {"command": "npx", "args": ["some-calculator"]},
+            }
+        },
+    )
+    config = load_tools_config(load_settings())
+    assert config.servers["file_lookup"].args[-1] == "/srv/notes"
+    assert config.is_auto_approved("file_lookup", "read_file")
+    assert not config.is_auto_approved("calculator", "evaluate")
+
+
+def test_wildcard_approval() -> None:
+    config = ToolsConfig(auto_approve={"ext.*"})
+    assert config.is_auto_approved("ext", "anything")
+    assert not config.is_auto_approved("other", "anything")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("{not json", "cannot read MCP config"),
+        ("[1, 2]", "JSON object"),
+        ({"mcpServers": []}, "'mcpServers' must be an object"),
+        ({"mcpServers": {"x": {"args": []}}}, "server 'x': command"),
+        ({"mcpServers": {"x": {"command": "a", "timeout_s": -1}}}, "timeout_s"),
+        ({"mcpServers": {"a.b": {"command": "a"}}}, "no dots"),
+        ({"assistant": {"call_timeout_s": "soon"}}, "assistant.call_timeout_s"),
+        ({"assistant": {"unknown_option": 1}}, "assistant.unknown_option"),
+    ],
+)
+def test_bad_files_raise_settings_errors_naming_the_file(
+    isolated_home: Path, content: object, fragment: str
+) -> None:
+    path = _write(isolated_home, content)
+    with pytest.raises(SettingsError) as caught:
+        load_tools_config(load_settings())
+    assert fragment in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert caught.value.exit_code == 2
