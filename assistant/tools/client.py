@@ -48,7 +48,7 @@ class ToolHub:
         self.calls = CallLog(calls_db)
         self.approve_all = False  # `--yes`: every call counts as approved
         self._connections: dict[str, ServerConnection] = {}
-        self._start_locks = {name: threading.Lock() for name in config.servers}
+        self._start_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
         self._portal: BlockingPortal | None = None
@@ -68,17 +68,21 @@ class ToolHub:
     def start(self) -> list[str]:
         """Start every server concurrently; one line per server that failed (never raises)."""
         self._started = True
-        pending = [name for name in self.config.servers if not self._is_alive(name)]
-        connections = [self._launch(name) for name in pending]
-        errors = []
-        for conn in connections:
-            ready = conn.started.wait(self.config.init_timeout(conn.name) + _LOOP_MARGIN_S)
-            if not ready:
-                self._stop(conn)
-                conn.error = "did not start in time"
-            if conn.error is not None and not conn.alive:
-                prefix = "" if conn.error.startswith(f"server {conn.name} ") else f"{conn.name}: "
-                errors.append(prefix + conn.error)
+        if self._closed:
+            return ["the tool hub is closed"]
+        # Holding every start lock keeps a concurrent call() from launching a second copy.
+        locks = [self._start_lock(name) for name in sorted(self.config.servers)]
+        with contextlib.ExitStack() as held:
+            for lock in locks:
+                held.enter_context(lock)
+            pending = [name for name in self.config.servers if not self._is_alive(name)]
+            connections = [self._launch(name) for name in pending]
+            errors = []
+            for conn in connections:
+                self._wait_started(conn)
+                if conn.error is not None and not conn.alive:
+                    own = conn.error.startswith(f"server {conn.name} ")
+                    errors.append(conn.error if own else f"{conn.name}: {conn.error}")
         return errors
 
     def close(self) -> None:
@@ -270,15 +274,23 @@ class ToolHub:
 
     def _ensure(self, name: str) -> ServerConnection:
         """The live connection to ``name``, (re)starting it if it is not running."""
-        with self._start_locks.setdefault(name, threading.Lock()):
+        with self._start_lock(name):
             conn = self._connections.get(name)
             if conn is not None and conn.alive:
                 return conn
             conn = self._launch(name)
-            if not conn.started.wait(self.config.init_timeout(name) + _LOOP_MARGIN_S):
-                self._stop(conn)
-                conn.error = "did not start in time"
+            self._wait_started(conn)
             return conn
+
+    def _start_lock(self, name: str) -> threading.Lock:
+        with self._lock:
+            return self._start_locks.setdefault(name, threading.Lock())
+
+    def _wait_started(self, conn: ServerConnection) -> None:
+        """Wait (bounded) until the server is ready or has failed."""
+        if not conn.started.wait(self.config.init_timeout(conn.name) + _LOOP_MARGIN_S):
+            self._stop(conn)
+            conn.error = "did not start in time"
 
     def _stop(self, conn: ServerConnection) -> None:
         portal = self._portal
