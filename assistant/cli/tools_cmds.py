@@ -74,8 +74,23 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         for t in (t for t in tools if t.server == name):
             summary = t.description.splitlines()[0] if t.description else ""
             approval = "auto" if t.auto_approved else "asks"
-            print(f"  {t.qualified_name:<28} [{approval}]  {summary}")
+            print(f"  {_signature(t.qualified_name, t.input_schema)}  [{approval}]")
+            if summary:
+                print(f"      {summary}")
     return 0
+
+
+def _signature(name: str, schema: dict[str, Any]) -> str:
+    """``server.tool(required: type, optional?: type)`` from a tool's input schema."""
+    required = set(schema.get("required", []))
+    params = []
+    for param, spec in (schema.get("properties") or {}).items():
+        kind = spec.get("type", "") if isinstance(spec, dict) else ""
+        if not kind and isinstance(spec, dict) and "anyOf" in spec:
+            kind = "|".join(str(option.get("type", "?")) for option in spec["anyOf"])
+        mark = "" if param in required else "?"
+        params.append(f"{param}{mark}: {kind}" if kind else f"{param}{mark}")
+    return f"{name}({', '.join(params)})"
 
 
 def _parse_arguments(raw: str) -> dict[str, Any]:
