@@ -82,6 +82,7 @@ class ChatSession:
         self._conversation_id: int | None = None
         self._leaf_id: int | None = None  # the message the next turn continues from
         self._calls = 0
+        self.last_turn: TurnRecord | None = None  # everything the latest turn gathered
 
     # ------------------------------------------------------------------ lifecycle
     def load(self) -> list[Notice]:
@@ -158,6 +159,7 @@ class ChatSession:
         """Run one turn, yielding events (see ``events.py``); never raises AssistantError."""
         stop = stop_event or threading.Event()
         record = TurnRecord(text=text, decoding=self._decoding(decoding), dry_run=dry_run)
+        self.last_turn = record
         try:
             yield from self._turn(record, use_tools, use_rag, k, stop)
         except _TurnFailed as failed:
@@ -298,6 +300,7 @@ class ChatSession:
 
     def _budget(self, record: TurnRecord) -> PromptBudget:
         counter = self.parts.counter()
+        record.model = counter.model_name
         _, budget = build_prompt(
             record.text,
             passages=record.passages,
