@@ -160,22 +160,31 @@ class FakeSession:
             BudgetPart("passage", PASSAGES[1].source, 30, False),
         )
         yield PromptBudget(1024, 64, 69, parts, PROMPT)
-        words = HOSTILE if "markup" in text else ANSWER
         steps = []
-        for index, word in enumerate(words):
+        for index, step in enumerate(self._steps(text, decoding, stop)):
             if "hold" in text and index == 3:
                 self.holding.set()
                 while not self.release.wait(0.01) and not stop.is_set():
                     pass
             if stop.is_set():
                 break
-            step = make_step(index, word, RANKS[index % len(RANKS)])
             steps.append(step)
             yield TokenGenerated(step)
         answer = "".join(s.text for s in steps)
         reason = "cancelled" if stop.is_set() else "eos"
         message_id = self._store(text, answer, steps, decoding, approved_calls, reason)
         yield TurnDone(message_id, answer, reason, {"total": 0.01})
+
+    def _steps(
+        self, text: str, decoding: DecodingSettings | None, stop: threading.Event
+    ) -> Iterator[TokenStep]:
+        if self.engine is not None:  # a real (tiny) model continues the fixed prompt
+            settings = decoding or DecodingSettings(max_new_tokens=12)
+            yield from self.engine.stream(PROMPT, settings, stop)
+            return
+        words = HOSTILE if "markup" in text else ANSWER
+        for index, word in enumerate(words):
+            yield make_step(index, word, RANKS[index % len(RANKS)])
 
     def _store(
         self, text: str, answer: str, steps: list[TokenStep], decoding: Any, calls: Any, reason: str

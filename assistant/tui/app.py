@@ -49,16 +49,18 @@ class MessageLog(VerticalScroll):
 class AssistantApp(InspectActions, ConversationActions, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Course Assistant"
+    # The ctrl keys are priority bindings so the input box (a TextArea, which binds ctrl+e,
+    # ctrl+y …) cannot swallow them; check_action lets them through to modal screens.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "command('stop')", "stop", show=False),
         Binding("f1", "command('help')", "help"),
-        Binding("ctrl+n", "command('new')", "new chat"),
-        Binding("ctrl+r", "command('regen')", "regenerate"),
-        Binding("ctrl+t", "command('tokens')", "tokens"),
-        Binding("ctrl+s", "command('settings')", "settings"),
-        Binding("ctrl+o", "command('history')", "history"),
-        Binding("ctrl+e", "command('export')", "export"),
-        Binding("ctrl+y", "command('copy')", "copy", show=False),
+        Binding("ctrl+n", "command('new')", "new chat", priority=True),
+        Binding("ctrl+r", "command('regen')", "regenerate", priority=True),
+        Binding("ctrl+t", "command('tokens')", "tokens", priority=True),
+        Binding("ctrl+s", "command('settings')", "settings", priority=True),
+        Binding("ctrl+o", "command('history')", "history", priority=True),
+        Binding("ctrl+e", "command('export')", "export", priority=True),
+        Binding("ctrl+y", "command('copy')", "copy", show=False, priority=True),
     ]
 
     def __init__(
@@ -118,10 +120,11 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.header.fallback = bool(getattr(loaded, "is_fallback", False))
         for notice in notices:
             self.show_notice(notice.text, notice.level)
-        if self.decoding is None:
+        if self.decoding is None:  # start from the session's own defaults
             from assistant.core.decoding import DecodingSettings
 
-            self.decoding = DecodingSettings()
+            default = getattr(session, "default_decoding", None)
+            self.decoding = default if isinstance(default, DecodingSettings) else DecodingSettings()
         self.header.status = "generating" if self.runner.busy else "ready"
         self.loaded.set()
 
@@ -174,6 +177,10 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.header.status = "stopped" if stopped else "ready"
 
     # ------------------------------------------------------------------ commands
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While a modal screen is open its own keys win.
+        return not (action == "command" and len(self.screen_stack) > 1)
+
     def action_command(self, name: str) -> None:
         getattr(self, f"command_{name}")("")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on
 from textual.widget import Widget
 from textual.widgets import Input, OptionList
 
@@ -85,7 +84,16 @@ class InspectActions(_Base):
         panel.add_class("-shown")
         panel.show_step(message.current_step())
 
-    @on(Input.Submitted, "#token-lookup")
+    # Handlers by name, not @on: the decorator only registers on MessagePump subclasses,
+    # and this mixin is not one.
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "token-lookup":
+            self.lookup_typed_token(event)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id == "fork-options":
+            self.fork_selected(event)
+
     def lookup_typed_token(self, event: Input.Submitted) -> None:
         message = getattr(self.token_panel, "message", None)
         engine = self.engine_or_notice()
@@ -111,7 +119,6 @@ class InspectActions(_Base):
         self.run_worker(work, thread=True, group="lookup", exclusive=True)
 
     # ------------------------------------------------------------------ fork
-    @on(OptionList.OptionSelected, "#fork-options")
     def fork_selected(self, event: OptionList.OptionSelected) -> None:
         message = getattr(self.token_panel, "message", None)
         if isinstance(message, AssistantMessage) and event.option.id is not None:

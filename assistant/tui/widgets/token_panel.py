@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from assistant.tui.safe_text import join, literal
+from assistant.tui.safe_text import join, literal, sanitize
 from assistant.tui.widgets.assistant_message import BEYOND, RANK_BUCKETS
 
 if TYPE_CHECKING:
@@ -20,14 +20,14 @@ if TYPE_CHECKING:
 
 
 def shown(token_text: str) -> str:
-    """A token as a quoted literal, so leading spaces and newlines are visible."""
-    return repr(token_text)
+    """A token in quotes, so leading spaces and newlines are visible (shown as \\n)."""
+    return "'" + sanitize(token_text.replace("\n", "\\n")) + "'"
 
 
 def prob_table(title: str, top: Sequence[TokenProb], chosen_id: int | None) -> Content:
     rows: list[tuple[str, str] | str] = [(title, "bold")]
     if not top:
-        rows.append("\n  (not recorded)")
+        rows.append("\n  (not recorded for this strategy)")
     for rank, prob in enumerate(top, 1):
         mark = "▶" if prob.token_id == chosen_id else " "
         rows.append(f"\n{mark}{rank:>2} {prob.prob:7.2%} {prob.logprob:7.2f}  ")
