@@ -375,3 +375,35 @@ def test_interpreter_exit_without_close_leaves_no_server_processes(
     pids = {int(pid) for pid in done.stdout.split()}
     assert len(pids) >= 2
     assert _wait_gone(pids, 10.0) == set()
+
+
+def test_protocol_noise_from_a_server_stays_off_the_terminal(
+    docs: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    chatty = tmp_path / "chatty.py"
+    chatty.write_text(
+        textwrap.dedent(
+            """
+            from mcp.server.mcpserver import MCPServer
+            server = MCPServer(name="chatty")
+
+            @server.tool()
+            def shout() -> str:
+                "Answers normally."
+                return "ok"
+
+            # Before the SDK takes over stdout: a line that is not JSON-RPC.
+            print("banner: not JSON-RPC", flush=True)
+            server.run("stdio")
+            """
+        )
+    )
+    config = build_tools_config({}, [docs], Path("mcp.json"))
+    config.servers = {"chatty": ServerConfig("chatty", sys.executable, (str(chatty),))}
+    config.auto_approve = {"chatty.shout"}
+    with make_hub(tmp_path, config) as own:
+        result = own.call("chatty", "shout", {})
+    assert result.ok and result.text == "ok"
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+    assert "Failed to parse" in (tmp_path / "logs" / "mcp-client.log").read_text()

@@ -46,8 +46,10 @@ class ToolHub:
         self.config = config
         self.log_dir = log_dir
         self.calls = CallLog(calls_db)
+        _log_sdk_to_file(log_dir / "mcp-client.log")
         self.approve_all = False  # `--yes`: every call counts as approved
         self._connections: dict[str, ServerConnection] = {}
+        self._retired: list[ServerConnection] = []  # replaced by a restart, maybe still exiting
         self._start_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
@@ -91,7 +93,7 @@ class ToolHub:
             if self._closed:
                 return
             self._closed = True
-            connections = list(self._connections.values())
+            connections = [*self._connections.values(), *self._retired]
         with contextlib.suppress(Exception):
             atexit.unregister(self.close)
         for conn in connections:
@@ -265,8 +267,15 @@ class ToolHub:
             self.config.servers[name], self.log_path(name), self.config.init_timeout(name)
         )
         with self._lock:
+            if self._closed:  # close() won the race: start nothing it would not stop
+                conn.error = "the tool hub is closed"
+                conn.started.set()
+                return conn
             previous = self._connections.get(name)
             self._connections[name] = conn
+            if previous is not None:
+                self._retired = [c for c in self._retired if not c.finished.is_set()]
+                self._retired.append(previous)  # close() still waits for its process
         if previous is not None:
             self._stop(previous)
         portal.start_task_soon(conn.run)
@@ -298,6 +307,26 @@ class ToolHub:
             return
         with contextlib.suppress(RuntimeError):  # the loop is already stopped
             portal.call(conn.stop)
+
+
+def _log_sdk_to_file(path: Path) -> None:
+    """The MCP SDK logs protocol noise from misbehaving servers; it belongs in a file, not
+    on the terminal under a TUI. One handler at a time: the newest hub's log directory."""
+    sdk = logging.getLogger("mcp")
+    for handler in [h for h in sdk.handlers if getattr(h, "_assistant_tools", False)]:
+        if getattr(handler, "baseFilename", None) == str(path.absolute()):
+            return
+        sdk.removeHandler(handler)
+        handler.close()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    except OSError:
+        return
+    handler._assistant_tools = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    sdk.addHandler(handler)
+    sdk.propagate = False
 
 
 def _ask(approve: ApproveFn, planned: PlannedCall) -> bool:
