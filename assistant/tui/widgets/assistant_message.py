@@ -119,7 +119,10 @@ class AssistantMessage(Widget, can_focus=True):
         pieces: list[str] = []
         spans: list[Span] = []
         offset = 0
-        cursor_style = self.get_visual_style("token--cursor", partial=True)
+        # get_visual_style keeps colours only; the cursor's reverse comes from the rich style.
+        cursor_style = Style.from_rich_style(
+            self.get_component_rich_style("token--cursor", partial=True)
+        )
         for index, step in enumerate(self.steps):
             # A token still inside a multi-byte character has no text yet: show the token.
             piece = sanitize(step.text or step.token or "·")

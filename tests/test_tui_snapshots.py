@@ -1,0 +1,53 @@
+"""Snapshot tests (pytest-textual-snapshot) of the main screen, the token view and the
+decoding settings, over the scripted session at a fixed terminal size.
+
+Update after a deliberate change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+and look at the SVGs in tests/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from tests.test_tui_chat import answered, make_app, send, wait_until
+
+SIZE = (120, 44)
+
+
+async def _answer(pilot: Pilot[Any]) -> None:
+    await send(pilot, "what does greedy decoding do?")
+    await answered(pilot)
+
+
+def test_main_screen(snap_compare: Any, tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_answer)
+
+
+def test_token_view_with_cursor(snap_compare: Any, tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _answer(pilot)
+        await pilot.press("ctrl+t", "right", "right", "right", "right", "right")
+        await wait_until(pilot, lambda: app.token_panel.has_class("-shown"))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_settings_with_a_validation_message(snap_compare: Any, tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await wait_until(pilot, app.loaded.is_set)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SettingsScreen")
+        app.screen.query_one("#field-top_p").value = "1.5"  # type: ignore[attr-defined]
+        await pilot.click("#apply")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
