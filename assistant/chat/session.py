@@ -13,12 +13,12 @@ total, and ``loading`` when a lazy load happened inside the turn.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from assistant.chat.components import Components
@@ -29,14 +29,12 @@ from assistant.chat.events import (
     PlannedCall,
     PromptBudget,
     RouteDecided,
-    ToolCallFinished,
-    ToolCallStarted,
     TurnDone,
     TurnError,
 )
 from assistant.chat.prompt import TokenizerCutter, build_prompt
+from assistant.chat.stages import TurnFailed, run_tools, timed
 from assistant.chat.template import STOP_STRINGS
-from assistant.chat.tool_text import DEFAULT_MAX_CHARS, cap_text, prompt_text
 from assistant.chat.turn_record import TurnRecord
 from assistant.core.decoding import DecodingSettings
 from assistant.errors import AssistantError
@@ -50,14 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_CALLS_PER_TURN = 3
-STORED_RESULT_CHARS = 100_000  # the history keeps this much of a tool result
 DEFAULT_DECODING = DecodingSettings(strategy="greedy", max_new_tokens=96, top_logprobs=5)
-
-
-class _TurnFailed(Exception):
-    def __init__(self, stage: str, message: str) -> None:
-        super().__init__(message)
-        self.stage, self.message = stage, message
 
 
 class ChatSession:
@@ -81,7 +72,7 @@ class ChatSession:
         self.default_decoding = DEFAULT_DECODING
         self._conversation_id: int | None = None
         self._leaf_id: int | None = None  # the message the next turn continues from
-        self._calls = 0
+        self._call_ids = (f"call-{n}" for n in itertools.count(1))
         self.last_turn: TurnRecord | None = None  # everything the latest turn gathered
 
     # ------------------------------------------------------------------ lifecycle
@@ -98,6 +89,10 @@ class ChatSession:
                 load()
             except AssistantError as exc:
                 self.parts.notices.append(Notice(f"{what} unavailable: {exc}", "error"))
+            except Exception as exc:  # a broken install must not stop the chat from opening
+                log.exception("loading %s failed", what)
+                text = f"{what} unavailable: {type(exc).__name__}: {exc}"
+                self.parts.notices.append(Notice(text, "error"))
         return self._take_notices()
 
     def close(self) -> None:
@@ -162,7 +157,7 @@ class ChatSession:
         self.last_turn = record
         try:
             yield from self._turn(record, use_tools, use_rag, k, stop)
-        except _TurnFailed as failed:
+        except TurnFailed as failed:
             yield from self._take_notices()
             yield TurnError(failed.stage, failed.message)
 
@@ -178,21 +173,7 @@ class ChatSession:
     def _stage(
         self, record: TurnRecord, stage: str, fn: Callable[[], Any], timing_key: str = ""
     ) -> Any:
-        """Run one stage, timing it (under ``timing_key``, default the stage) and turning
-        failures into _TurnFailed."""
-        key = timing_key or stage
-        began = time.perf_counter()
-        try:
-            return fn()
-        except _TurnFailed:
-            raise
-        except AssistantError as exc:
-            raise _TurnFailed(stage, str(exc)) from exc
-        except Exception as exc:
-            log.exception("chat turn failed in %s", stage)
-            raise _TurnFailed(stage, f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            record.timing[key] = record.timing.get(key, 0.0) + time.perf_counter() - began
+        return timed(record, stage, fn, timing_key)
 
     def _turn(
         self, record: TurnRecord, use_tools: bool, use_rag: bool, k: int, stop: threading.Event
@@ -200,7 +181,7 @@ class ChatSession:
         from assistant.tools.router import route
 
         if not record.text.strip():
-            raise _TurnFailed("routing", "empty message: type a question")
+            raise TurnFailed("routing", "empty message: type a question")
         started = record.started
         if use_tools:
             calls, why = self._stage(
@@ -213,7 +194,7 @@ class ChatSession:
         calls = list(calls)[:MAX_CALLS_PER_TURN]
         yield RouteDecided(tuple(calls), why)
         if calls and not record.dry_run:
-            yield from self._run_tools(record, calls)
+            yield from self._run_tools(record, calls, stop)
         yield from self._take_notices()
 
         passages: list[Any] = []
@@ -253,50 +234,12 @@ class ChatSession:
     def _engine(self) -> Engine:
         return self.parts.engine()
 
-    def _run_tools(self, record: TurnRecord, calls: list[PlannedCall]) -> Iterator[ChatEvent]:
+    def _run_tools(
+        self, record: TurnRecord, calls: list[PlannedCall], stop: threading.Event
+    ) -> Iterator[ChatEvent]:
         hub = self._loading(record, "tools", self.parts.tools)
         yield from self._take_notices()
-        limit = getattr(getattr(hub, "config", None), "max_result_chars", DEFAULT_MAX_CHARS)
-        for call in calls:
-            self._calls += 1
-            call_id = f"call-{self._calls}"
-            yield ToolCallStarted(call_id, call)
-            if hub is None:
-                result: Any = _Unavailable("tools are unavailable")
-            else:
-                result = self._stage(record, "tools", partial(self._call_tool, hub, call))
-            text_for_model, cut = prompt_text(call, result, limit)
-            if text_for_model is not None:
-                record.tool_texts.append(text_for_model)
-            record.tool_calls.append(
-                {
-                    "call_id": call_id,
-                    "name": call.name,
-                    "arguments": call.arguments,
-                    "reason": call.reason,
-                    "ok": result.ok,
-                    "approved": result.approved,
-                    "text": cap_text(result.text, STORED_RESULT_CHARS)[0],
-                    "error": result.error,
-                    "duration_s": result.duration_s,
-                    "prompt_truncated": cut,
-                }
-            )
-            yield ToolCallFinished(
-                call_id,
-                call,
-                result.ok,
-                result.text,
-                result.duration_s,
-                result.structured,
-                result.approved,
-                cut,
-            )
-
-    def _call_tool(self, hub: ToolHub, call: PlannedCall) -> Any:
-        return hub.call(
-            call.server, call.tool, call.arguments, approve=self.approve, reason=call.reason
-        )
+        yield from run_tools(record, hub, calls, self.approve, self._call_ids, stop)
 
     def _budget(self, record: TurnRecord) -> PromptBudget:
         counter = self.parts.counter()
@@ -324,7 +267,7 @@ class ChatSession:
             record, "generation", lambda: engine.stream(prompt, record.decoding, stop)
         )
         if stream.truncated_prompt_tokens:  # the budget was wrong: never feed a cut prompt
-            raise _TurnFailed("prompt", "internal error: the budgeted prompt did not fit")
+            raise TurnFailed("prompt", "internal error: the budgeted prompt did not fit")
         began = time.perf_counter()
         iterator = iter(stream)
         while True:
@@ -354,15 +297,6 @@ class ChatSession:
         )
         self._leaf_id = answer_id
         return answer_id
-
-
-class _Unavailable:
-    """A ToolResult-shaped failure when no hub could be started."""
-
-    def __init__(self, message: str) -> None:
-        self.ok, self.approved, self.structured = False, True, None
-        self.text = self.error = message
-        self.prompt_text, self.truncated, self.duration_s = message, False, 0.0
 
 
 def _title(text: str, width: int = 60) -> str:
