@@ -99,6 +99,11 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
 
     def on_mount(self) -> None:
         self.query_one(ChatInput).focus()
+        self.header.status = "starting…"
+
+    def on_ready(self) -> None:
+        # Only after the first frame: importing torch in the worker holds the GIL for long
+        # stretches and would otherwise delay the first paint.
         self.header.status = "loading model, index and tools…"
         self.run_worker(self._load_session, thread=True, group="load", name="load")
 
