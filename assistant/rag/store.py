@@ -200,6 +200,11 @@ class IndexStore:
         with self._lock:
             return {i: float(np.dot(self._index.reconstruct(i), query)) for i in ids}
 
+    def vector(self, chunk_id: int) -> np.ndarray:
+        """The stored (unit-length) vector of one chunk."""
+        with self._lock:
+            return np.asarray(self._index.reconstruct(chunk_id), dtype=np.float32)
+
     def search_lexical(self, query: str, n: int) -> list[tuple[int, float]]:
         expr = fts_query(query)
         if expr is None or n <= 0:
@@ -208,6 +213,10 @@ class IndexStore:
         with self._lock:
             rows = self._conn.execute(sql, (expr, n)).fetchall()
         return [(int(r), -float(s)) for r, s in rows]  # FTS5 bm25(): lower is better
+
+    def chunk_ids(self) -> list[int]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT id FROM chunks ORDER BY id")]
 
     def chunks(self, ids: list[int]) -> dict[int, ChunkRow]:
         if not ids:
