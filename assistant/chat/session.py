@@ -280,6 +280,8 @@ class ChatSession:
             record.steps.append(step)
             yield TokenGenerated(step)
         generation = stream.result()
+        if "prefill" not in record.timing and stream.first_token_seconds is not None:
+            record.timing["prefill"] = stream.first_token_seconds  # no text was shown
         record.answer = generation.text
         record.finish_reason = "cancelled" if stop.is_set() else generation.finish_reason
         record.model = engine.name
