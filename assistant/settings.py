@@ -58,6 +58,9 @@ class Settings(BaseModel):
     torch_threads: int = Field(0, ge=0, le=256, description="0 = choose automatically")
     quantize: Literal["none", "int8"] = "none"
     truncate_prompt: bool = Field(True, description="left-truncate prompts that do not fit")
+    max_prompt_tokens: int = Field(
+        0, ge=0, description="chat prompts use at most this many tokens (0 = fill the context)"
+    )
 
     # Retrieval
     embed_model: str = Field("all-MiniLM-L6-v2", description="sentence-transformers id or path")

@@ -181,3 +181,22 @@ def test_cutters_respect_the_token_count(count: Any, tokenizer: Any, n: int) -> 
         assert text.startswith(head) and text.endswith(tail)
         if n >= 5:  # one token can be half a merged pair: an empty cut is honest
             assert head and tail
+
+
+def test_max_prompt_tokens_caps_below_the_context(count: Any, tokenizer: Any) -> None:
+    passages = [passage(i, 1.0 - i / 10, words=4) for i in range(1, 5)]
+    _, full = build(count, tokenizer, 1024, 64, passages=passages)
+    prompt, capped = build_prompt(
+        "What does beam search keep?",
+        passages=passages,
+        tool_results=[],
+        history=[],
+        count_tokens=count,
+        context_length=1024,
+        max_new_tokens=64,
+        cutter=TokenizerCutter(tokenizer),
+        max_prompt_tokens=120,
+    )
+    assert full.available == 960 and capped.available == 120
+    assert full.prompt_tokens > 120 >= capped.prompt_tokens == count(prompt)
+    assert capped.dropped and not full.dropped

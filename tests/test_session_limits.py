@@ -210,3 +210,18 @@ def test_dry_run_needs_no_model_and_runs_no_tool(settings: Any, tmp_path: Path) 
     assert not session.parts.engine_loaded
     assert store.list_conversations() == []
     assert not [e for e in events if isinstance(e, Notice) and e.level == "error"]
+
+
+def test_max_prompt_tokens_setting_caps_the_prompt(
+    settings: Any, engine: Engine, tmp_path: Path
+) -> None:
+    capped = settings.model_copy(update={"max_prompt_tokens": 60})
+    retriever: Any = ListRetriever([passage(i, LONG, 1.0 - i / 10) for i in range(4)])
+    session = ChatSession(
+        capped, engine=engine, retriever=retriever, history=HistoryStore(":memory:")
+    )
+    events = list(session.turn("What does beam search keep?", decoding=decoding(), use_tools=False))
+    (budget,) = of_type(events, PromptBudget)
+    assert budget.available == 60 and budget.prompt_tokens <= 60
+    assert engine.count_tokens(budget.prompt) == budget.prompt_tokens
+    assert of_type(events, TurnDone)

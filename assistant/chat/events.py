@@ -81,10 +81,14 @@ class PromptBudget:
     prompt_tokens: int
     parts: tuple[BudgetPart, ...]
     prompt: str = ""
+    # Added: a cap below the context (Settings.max_prompt_tokens) — shorter prompts, faster
+    # first token. None = the prompt may fill the context.
+    max_prompt_tokens: int | None = None
 
     @property
     def available(self) -> int:
-        return self.context_length - self.max_new_tokens
+        room = self.context_length - self.max_new_tokens
+        return min(room, self.max_prompt_tokens) if self.max_prompt_tokens else room
 
     @property
     def dropped(self) -> tuple[BudgetPart, ...]:

@@ -10,7 +10,7 @@ boundary with a marker; everything left out is reported with its size.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from assistant.chat.events import BudgetPart, PromptBudget
@@ -159,6 +159,7 @@ def build_prompt(
     context_length: int,
     max_new_tokens: int,
     cutter: TokenCutter | None = None,
+    max_prompt_tokens: int | None = None,
 ) -> tuple[str, PromptBudget]:
     """Render the largest prompt that fits, and the budget report behind it.
 
@@ -166,6 +167,7 @@ def build_prompt(
     when known: ``assistant.rag.Passage`` or ``ContextPassage``); ``history`` holds
     (question, answer) pairs oldest first. ``cutter`` makes exact token-boundary cuts (pass
     ``TokenizerCutter(tokenizer)``); without it cuts are found with ``count_tokens`` alone.
+    ``max_prompt_tokens`` caps the prompt below the context (prefill time grows with it).
     Raises ContextLengthError when not even a shortened question fits.
     """
     budget = context_length - max_new_tokens
@@ -174,6 +176,8 @@ def build_prompt(
             f"max_new_tokens {max_new_tokens} leaves no room for a prompt in the model's "
             f"context of {context_length} tokens"
         )
+    if max_prompt_tokens:
+        budget = min(budget, max_prompt_tokens)
     cut = cutter or CountingCutter(count_tokens)
     builder = _Builder(question.strip(), count_tokens, budget)
     parts: list[_Part] = []
@@ -192,8 +196,9 @@ def build_prompt(
         if keep == 0:
             raise ContextLengthError(
                 f"the prompt template alone does not fit in {budget} tokens "
-                f"(context {context_length} − max_new_tokens {max_new_tokens}); "
-                "lower max_new_tokens"
+                f"(context {context_length} − max_new_tokens {max_new_tokens}"
+                + (f", capped at {max_prompt_tokens}" if max_prompt_tokens else "")
+                + "); lower max_new_tokens"
             )
         question_fits(keep)
         q_part.cut = True
@@ -230,7 +235,8 @@ def build_prompt(
     prompt_tokens = count_tokens(prompt)
     if prompt_tokens > budget:  # cannot happen: every admission was measured
         raise ContextLengthError(f"prompt of {prompt_tokens} tokens exceeds budget {budget}")
-    return prompt, _report(parts, builder, prompt, prompt_tokens, context_length, max_new_tokens)
+    report = _report(parts, builder, prompt, prompt_tokens, context_length, max_new_tokens)
+    return prompt, replace(report, max_prompt_tokens=max_prompt_tokens or None)
 
 
 def _admit_cuttable(

@@ -253,6 +253,7 @@ class ChatSession:
             context_length=counter.context_length,
             max_new_tokens=record.decoding.max_new_tokens,
             cutter=TokenizerCutter(counter.tokenizer),
+            max_prompt_tokens=self.settings.max_prompt_tokens or None,
         )
         return budget
 

@@ -46,6 +46,13 @@ def _k(value: str) -> int:
     return k
 
 
+def _tokens(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be ≥ 0 (0 = fill the context)")
+    return n
+
+
 def _model_info(session: Any) -> dict[str, Any]:
     parts = session.parts
     if not parts.engine_loaded:
@@ -108,6 +115,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     quiet_transformers()  # no progress bars from model or embedder loading
     decoding = decoding_from_args(args, **ASK_DEFAULTS)
+    if args.max_prompt_tokens is not None:
+        settings = settings.model_copy(update={"max_prompt_tokens": args.max_prompt_tokens})
     session = ChatSession(settings, approve=_approver(args.yes))
     route: RouteDecided | None = None
     budget: PromptBudget | None = None
@@ -200,6 +209,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-rag", action="store_true", help="do not retrieve passages")
     p.add_argument("--k", type=_k, default=4, help="passages to retrieve (default 4)")
     p.add_argument("--yes", action="store_true", help="approve every tool call")
+    p.add_argument(
+        "--max-prompt-tokens",
+        type=_tokens,
+        help="cap the prompt below the model's context: a shorter prompt, a sooner first token",
+    )
     p.add_argument(
         "--dry-run",
         action="store_true",
