@@ -27,6 +27,7 @@ from assistant.tui.messages import SubmitText
 from assistant.tui.session_api import engine_of
 from assistant.tui.turn_runner import TurnRunner
 from assistant.tui.widgets.answer_block import AnswerBlock
+from assistant.tui.widgets.assistant_message import AssistantMessage
 from assistant.tui.widgets.cards import NoticeLine, UserMessage
 from assistant.tui.widgets.chat_input import ChatInput
 from assistant.tui.widgets.header import StatusHeader
@@ -105,7 +106,12 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         # Only after the first frame: importing torch in the worker holds the GIL for long
         # stretches and would otherwise delay the first paint.
         self.header.status = "loading model, index and tools…"
+        self._load_ticker = self.set_interval(1.0, self._tick_loading)
         self.run_worker(self._load_session, thread=True, group="load", name="load")
+
+    def _tick_loading(self) -> None:
+        """Visible progress while the session loads (the first run also builds the index)."""
+        self.header.loading_s += 1
 
     # ------------------------------------------------------------------ loading
     def _load_session(self) -> None:
@@ -119,6 +125,8 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.call_from_thread(self._session_ready, session, notices)
 
     def _session_ready(self, session: ChatSessionLike, notices: Iterable[Any]) -> None:
+        self._load_ticker.stop()
+        self.header.loading_s = 0
         self.session = session
         loaded = getattr(engine_of(session), "loaded", None)
         self.header.model_name = str(getattr(loaded, "name", None) or "no model")
@@ -134,6 +142,8 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.loaded.set()
 
     def _load_failed(self, message: str) -> None:
+        self._load_ticker.stop()
+        self.header.loading_s = 0
         self.header.status = "load failed"
         self.show_notice(f"could not start the chat session: {message}", "error")
 
@@ -197,10 +207,20 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
             self.header.status = "stopping…"
 
     def command_regen(self, _: str) -> None:
-        if self.last_question is None:
-            self.notify("Nothing to regenerate yet.", severity="warning")
-        else:
-            self.send(self.last_question)
+        if self.last_question is None or self.runner.busy:
+            self.notify("Nothing to regenerate now.", severity="warning")
+            return
+        # Ask again from the answer before the last question, so the new answer is a sibling
+        # branch of the old one in the history (for a first question: a new turn).
+        answers = [
+            m.message_id
+            for m in self.query(AssistantMessage)
+            if m.message_id is not None and m.border_title == "assistant"
+        ]
+        branch_from = getattr(self.session, "branch_from", None)
+        if len(answers) >= 2 and branch_from is not None:
+            branch_from(answers[-2])
+        self.send(self.last_question)
 
     def command_quit(self, _: str) -> None:
         self.runner.stop()

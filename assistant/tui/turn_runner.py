@@ -87,6 +87,8 @@ class TurnRunner:
         block = self.block
         if block is None:
             return
+        if not block.is_attached:  # the log was cleared (new chat) while this turn ran
+            batch = []
         if batch:
             added = block.apply(batch)
             if added and self.first_token_at is None:

@@ -7,6 +7,7 @@ is shown under the form and the offending field is marked. Applies from the next
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
@@ -31,7 +32,7 @@ HELP = {
     "num_beams": "beam only",
     "length_penalty": "beam only",
     "max_new_tokens": "answer length limit",
-    "stop": "stop strings, comma-separated",
+    "stop": 'JSON list, e.g. ["\\n\\n", "Q:"]',
     "seed": "empty = random",
     "top_logprobs": "alternatives kept per token",
 }
@@ -41,8 +42,8 @@ def form_values(settings: DecodingSettings) -> dict[str, str]:
     """Each field as the text its input shows."""
     values: dict[str, str] = {}
     for name, value in settings.to_dict().items():
-        if name == "stop":
-            values[name] = ", ".join(value)
+        if name == "stop":  # JSON, so stop strings with newlines or commas survive the form
+            values[name] = json.dumps(value, ensure_ascii=False)
         else:
             values[name] = "" if value is None else str(value)
     return values
@@ -56,12 +57,27 @@ def parse_form(raw: dict[str, str]) -> dict[str, Any]:
         if name == "strategy":
             out[name] = text
         elif name == "stop":
-            out[name] = tuple(s.strip() for s in text.split(",") if s.strip())
+            out[name] = _stop_list(text)
         elif name == "seed" and not text:
             out[name] = None
         else:
             out[name] = _number(text)
     return out
+
+
+def _stop_list(text: str) -> tuple[str, ...]:
+    from assistant.errors import UsageError
+
+    try:
+        value = json.loads(text or "[]")
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(
+            "invalid decoding setting 'stop': must be a JSON list of strings, "
+            f'e.g. ["\\n\\n"] (got {text!r})'
+        )
+    return tuple(value)
 
 
 def _number(text: str) -> Any:
@@ -151,7 +167,7 @@ class SettingsScreen(ModalScreen["DecodingSettings | None"]):
         for widget in self.query(".-invalid"):
             widget.remove_class("-invalid")
         try:
-            settings = DecodingSettings.from_mapping(parse_form(self.read_form()))
+            settings = DecodingSettings.from_mapping(parse_form(self.read_form()))  # validates
         except UsageError as exc:
             message = str(exc)
             self.query_one("#settings-error", Static).update(literal(message))

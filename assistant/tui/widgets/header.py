@@ -14,6 +14,7 @@ class StatusHeader(Widget):
     fallback: reactive[bool] = reactive(False)
     status: reactive[str] = reactive("starting")
     tokens_per_s: reactive[float] = reactive(0.0)
+    loading_s: reactive[int] = reactive(0)  # seconds spent loading so far, shown while > 0
 
     def render(self) -> Content:
         parts: list[tuple[str, str] | str] = [("Course Assistant", "bold"), "  model: "]
@@ -22,6 +23,9 @@ class StatusHeader(Widget):
             parts.append(("  [bundled fallback]", "reverse"))
         parts.append("  · ")
         parts.append((self.status, "italic"))
-        if self.status == "generating" and self.tokens_per_s > 0:
-            parts.append(f"  {self.tokens_per_s:.1f} tok/s")
+        if self.loading_s:
+            parts.append(f" {self.loading_s} s")
+        if self.tokens_per_s > 0:
+            last = "" if self.status == "generating" else " (last answer)"
+            parts.append(f"  {self.tokens_per_s:.1f} tok/s{last}")
         return join(*parts)
