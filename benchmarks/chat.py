@@ -131,7 +131,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     settings = load_settings(base)
     model, chosen = choose_model(args, settings, work)
-    settings = load_settings({**base, "model": model, "allow_fallback": False})
+    settings = load_settings(
+        {
+            **base,
+            "model": model,
+            "allow_fallback": False,
+            "max_prompt_tokens": args.max_prompt_tokens,
+        }
+    )
     session = ChatSession(settings)
     began = time.perf_counter()
     log("loading model, index (building it if needed) and tool servers …")
@@ -181,6 +188,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "torch_threads": 1,
         "decoding": decoding.to_dict(),
         "k": args.k,
+        "max_prompt_tokens": args.max_prompt_tokens,
         "repeats": args.repeats,
         "load_s": round(load_s, 3),
         "notices": notices,
@@ -202,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument(
+        "--max-prompt-tokens", type=int, default=0, help="cap the prompt (0 = fill the context)"
+    )
     parser.add_argument("--index-dir", help="an existing index of corpus/ (default: build one)")
     args = parser.parse_args(argv)
     result = run(args)
