@@ -61,11 +61,13 @@ def resolve_model_name(name: str | None) -> str:
 
 
 def default_threads() -> int:
-    """One thread per physical core, at most 4: a second OpenMP thread per core only hurts,
-    and under load from the embedder or the UI more threads than free cores is much slower."""
+    """One thread per physical core but one (kept for the UI, the embedder, the tokenizer),
+    at most 4. A second OpenMP thread per core only hurts, and OpenMP threads that must wait
+    for a busy core stall every matmul: on a loaded 2-core machine, GPT-2 small decoded at
+    7.0 tok/s with 1 thread and 1.5 with 2 (int8: 47 vs 4.3; benchmarks/generate.py)."""
     logical = os.cpu_count() or 1
     physical = max(1, logical // 2) if logical > 2 else logical
-    return max(1, min(4, physical))
+    return max(1, min(4, physical - 1))
 
 
 def configure_threads(threads: int) -> int:

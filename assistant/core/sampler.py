@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
+from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 from assistant.core.decoding import build_processors
 from assistant.core.textstream import IncrementalDecoder
@@ -13,6 +15,69 @@ from assistant.core.types import TokenStep
 
 if TYPE_CHECKING:
     from assistant.core.engine import GenerationStream
+
+
+class PreallocatedLayer(DynamicLayer):
+    """A DynamicLayer whose keys and values live in one buffer sized for the whole generation.
+
+    HF's DynamicLayer ``torch.cat``s the cache every step: a fresh allocation and a copy of
+    the whole history per layer (24 copies per token, ~4 ms/token at a 128-token context on
+    GPT-2 small, 10+ ms at 640). Writing the new row into place and handing attention a view
+    of the filled part gives the same values, so the logits are bit-identical.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.length = 0
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        self._key_buffer = self._buffer_like(key_states, self.capacity)
+        self._value_buffer = self._buffer_like(value_states, self.capacity)
+
+    @staticmethod
+    def _buffer_like(states: torch.Tensor, capacity: int) -> torch.Tensor:
+        batch, heads, _, head_dim = states.shape
+        return states.new_empty((batch, heads, capacity, head_dim))
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        end = self.length + key_states.shape[-2]
+        if end > self.capacity:  # not expected (capacity = prompt + max_new_tokens): grow
+            self.capacity = max(end, 2 * self.capacity)
+            for name in ("_key_buffer", "_value_buffer"):
+                old = getattr(self, name)
+                new = self._buffer_like(old, self.capacity)
+                new[:, :, : self.length] = old[:, :, : self.length]
+                setattr(self, name, new)
+        self._key_buffer[:, :, self.length : end] = key_states
+        self._value_buffer[:, :, self.length : end] = value_states
+        self.length = end
+        self.keys = self._key_buffer[:, :, :end]
+        self.values = self._value_buffer[:, :, :end]
+        return self.keys, self.values
+
+
+def preallocated_cache(model: Any, capacity: int) -> DynamicCache | None:
+    """A DynamicCache with PreallocatedLayers, or None (the model builds its own) when the
+    model's cache is not plain per-layer DynamicLayers (sliding windows, cross-attention)."""
+    config = model.config
+    if getattr(config, "add_cross_attention", False) or getattr(
+        config, "is_encoder_decoder", False
+    ):
+        return None
+    try:
+        cache = DynamicCache(config=config)
+    except Exception:  # an unusual config: HF's own cache is always correct
+        return None
+    if not cache.layers or any(type(layer) is not DynamicLayer for layer in cache.layers):
+        return None
+    cache.layers = [PreallocatedLayer(capacity) for _ in cache.layers]
+    return cache
 
 
 def rank_of(logits: torch.Tensor, token_id: int) -> int:
@@ -41,7 +106,8 @@ def sample_steps(stream: GenerationStream) -> Iterator[TokenStep]:
 
     # Prefill: logits of the last position only (the LM head over every prompt position
     # would cost a vocabulary-sized matmul per token for nothing).
-    out = model(input_ids=all_ids[:, :cur], use_cache=True, logits_to_keep=1)
+    cache = preallocated_cache(model, prompt_len + settings.max_new_tokens)
+    out = model(input_ids=all_ids[:, :cur], past_key_values=cache, use_cache=True, logits_to_keep=1)
     past = out.past_key_values
     logits = out.logits[0, -1].float()
 
@@ -62,6 +128,9 @@ def sample_steps(stream: GenerationStream) -> Iterator[TokenStep]:
             probs = torch.exp(processed_logprobs)
             token = int(torch.multinomial(probs, 1, generator=generator))
 
+        # Greedy without processors picks the raw argmax: nothing ranks above it, and the
+        # O(vocabulary) comparison would be wasted.
+        rank = 1 if greedy and not processors else rank_of(logits, token)
         all_ids[0, cur] = token
         cur += 1
         is_eos = token == eos
@@ -71,7 +140,7 @@ def sample_steps(stream: GenerationStream) -> Iterator[TokenStep]:
             text="" if is_eos else decoder.push(token),
             logprob=float(raw_logprobs[token]),
             processed_logprob=float(processed_logprobs[token]),
-            rank=rank_of(logits, token),
+            rank=rank,
             top=engine._top(raw_logprobs, k),
             top_processed=engine._top(processed_logprobs, k) if processors else (),
             token=engine.token_texts.text(token),
