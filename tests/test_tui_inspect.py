@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+from textual.content import Content
 
 from assistant.core.decoding import DecodingSettings
 from assistant.core.engine import Engine
@@ -262,7 +263,8 @@ async def test_help_and_palette_list_every_command(tmp_path: Path) -> None:
         await send(pilot, "/help")
         await pilot.pause()
         shown = str(app.query(NoticeLine).last().render())
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+        titles = [str(Content.from_markup(c.title)) for c in app.get_system_commands(app.screen)]
         for command in commands.COMMANDS:
             assert command.usage in shown
             assert command.usage in titles
+        assert "/calc EXPR" in titles and "/calc EXPR" in shown  # the router's commands too

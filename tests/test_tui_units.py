@@ -56,6 +56,12 @@ def test_command_parsing() -> None:
     assert "/compare [PROMPT]" in commands.help_text()
 
 
+def test_tool_commands_match_the_router() -> None:
+    from assistant.tools.router import COMMANDS
+
+    assert tuple(name for name, _ in commands.TOOL_COMMANDS) == tuple(COMMANDS)
+
+
 def test_settings_form_round_trip_and_errors() -> None:
     settings = DecodingSettings(strategy="sample", temperature=0.5, stop=("\n\n", "Q:"), seed=3)
     assert DecodingSettings.from_mapping(parse_form(form_values(settings))) == settings

@@ -40,6 +40,12 @@ if TYPE_CHECKING:
 SessionFactory = Callable[["ApproveFn"], "ChatSessionLike"]
 
 
+def palette_title(text: str) -> str:
+    """Palette titles are parsed as markup (and textual.markup.escape leaves "[PROMPT]"
+    alone, which the parser then drops): escape every opening bracket."""
+    return text.replace("[", "\\[")
+
+
 class MessageLog(VerticalScroll):
     """The conversation; stays scrolled to the end while an answer streams."""
 
@@ -229,16 +235,22 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for command in commands.COMMANDS:
-            yield SystemCommand(command.usage, command.help, self._palette_callback(command))
+            title = palette_title(command.usage)
+            yield SystemCommand(title, command.help, self._palette_callback(command))
+        for name, args in commands.TOOL_COMMANDS:
+            title = palette_title(f"{name} {args}")
+            yield SystemCommand(title, "tool command: type its arguments", self._prefill(name))
 
     def _palette_callback(self, command: commands.Command) -> Callable[[], None]:
+        if command.arg == "required":  # put "/probs " in the input for the argument
+            return self._prefill(f"/{command.name}")
+        return lambda: getattr(self, f"command_{command.name}")("")
+
+    def _prefill(self, prefix: str) -> Callable[[], None]:
         def run() -> None:
-            if command.arg == "required":  # put "/probs " in the input for the argument
-                box = self.query_one(ChatInput)
-                box.text = f"/{command.name} "
-                box.move_cursor(box.document.end)
-                box.focus()
-            else:
-                getattr(self, f"command_{command.name}")("")
+            box = self.query_one(ChatInput)
+            box.text = prefix + " "
+            box.move_cursor(box.document.end)
+            box.focus()
 
         return run

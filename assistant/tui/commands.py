@@ -66,6 +66,22 @@ def help_text() -> str:
         "Enter sends · Ctrl+J (or Shift+Enter) newline · Ctrl+P command palette",
         "In the token view: ←/→ or click a token, type a token in the panel for its probability,",
         "pick an alternative to fork the answer from there. Tokens coloured by raw rank.",
-        "Other /commands (e.g. /calc, /file) go to the tools router.",
+        "Tool commands go to the tools router: " + ", ".join(tool_commands()) + ".",
     ]
     return "\n".join(lines)
+
+
+# The tools router's own slash commands (assistant/tools/router.py COMMANDS; a test keeps
+# the two in step). Not imported from there: that pulls in the engine package (torch) on the
+# UI thread.
+TOOL_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("/calc", "EXPR"),
+    ("/files", "[GLOB]"),
+    ("/read", "FILE"),
+    ("/grep", "TEXT"),
+    ("/tool", "SERVER.TOOL {JSON}"),
+)
+
+
+def tool_commands() -> tuple[str, ...]:
+    return tuple(f"{name} {args}" for name, args in TOOL_COMMANDS)

@@ -25,7 +25,8 @@ class NoticeLine(Static):
     """Something the user should know (fallback model, empty index, dead tool server)."""
 
     def __init__(self, text: str, level: str = "info") -> None:
-        super().__init__(literal(f"{_ICONS.get(level, 'ℹ')} {text}"))
+        icon = _ICONS.get(level)
+        super().__init__(literal(f"{icon} {text}" if icon else text))
         self.add_class(f"-{level}")
 
 
