@@ -1,4 +1,4 @@
-from assistant.rag.lexical import fts_document, fts_query, lexical_tokens
+from assistant.rag.lexical import lexical_tokens
 
 
 def test_words_are_casefolded_and_split_on_punctuation() -> None:
@@ -18,9 +18,3 @@ def test_mixed_scripts_keep_their_own_rules() -> None:
 
 def test_fullwidth_forms_are_normalized() -> None:
     assert lexical_tokens("ＧＰＴ２") == ["gpt2"]
-
-
-def test_query_terms_are_quoted_and_deduplicated() -> None:
-    assert fts_query('the "AND" the OR') == '"the" OR "and" OR "or"'
-    assert fts_query("?!") is None
-    assert fts_document("Beam search") == "beam search"

@@ -41,7 +41,13 @@ def test_commit_publishes_a_consistent_generation(tmp_path: Path) -> None:
     assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
     assert [cid for cid, _ in store.search_lexical("chunk 2", 1)] == [hits[0][0] + 1]
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["flat-000001.faiss", "lock", "manifest.json", "meta-000001.sqlite3"]
+    assert names == [
+        "flat-000001.faiss",
+        "lex-000001.npz",
+        "lock",
+        "manifest.json",
+        "meta-000001.sqlite3",
+    ]
 
 
 def test_replacing_and_removing_documents(tmp_path: Path) -> None:
@@ -83,6 +89,23 @@ def test_mismatched_vectors_and_rows_are_refused(tmp_path: Path) -> None:
         (tmp_path / "other" / "flat-000001.faiss").read_bytes()
     )
     with pytest.raises(IndexStoreError, match=r"inconsistent .*index rebuild"):
+        IndexStore.open(tmp_path)
+    # The same with the lexical postings of another generation.
+    (tmp_path / manifest["flat"]).unlink()
+    with IndexWriter(tmp_path / "third", model="m", dim=DIM) as w:
+        _put(w, "a.txt", 2)
+        _put(w, "b.txt", 1)
+        w.commit()
+    (tmp_path / manifest["flat"]).write_bytes(
+        (tmp_path / "third" / "flat-000001.faiss").read_bytes()
+    )
+    IndexStore.open(tmp_path)  # rows and vectors agree again
+    lex = tmp_path / manifest["lexical"]
+    lex.write_bytes((tmp_path / "other" / "lex-000001.npz").read_bytes())
+    with pytest.raises(IndexStoreError, match="inconsistent"):
+        IndexStore.open(tmp_path)
+    lex.write_bytes(b"garbage")
+    with pytest.raises(IndexStoreError, match="damaged"):
         IndexStore.open(tmp_path)
 
 

@@ -28,16 +28,3 @@ def lexical_tokens(text: str) -> list[str]:
         else:
             tokens.append(run)
     return tokens
-
-
-def fts_document(text: str) -> str:
-    """The space-joined token string stored in the SQLite FTS5 table."""
-    return " ".join(lexical_tokens(text))
-
-
-def fts_query(text: str) -> str | None:
-    """An FTS5 MATCH expression: any of the query's distinct terms (quoted, so never syntax)."""
-    terms = dict.fromkeys(lexical_tokens(text))
-    if not terms:
-        return None
-    return " OR ".join(f'"{term}"' for term in terms)

@@ -3,14 +3,15 @@
 Layout of an index directory (one *generation* is live at a time)::
 
     manifest.json          names the live generation's files; written last, atomically
-    meta-000007.sqlite3    documents, chunks, roots and an FTS5 table of lexical terms
+    meta-000007.sqlite3    documents, chunks and roots
     flat-000007.faiss      exact inner-product index (IndexIDMap2 over IndexFlatIP)
+    lex-000007.npz         BM25 postings (numpy arrays, no pickle)
     hnsw-000007.faiss      approximate index, only above the configured size
     lock                   held (flock) by the one writer
 
 Generation files never change after the manifest names them, so readers need no lock, and a
 writer killed at any moment leaves either the previous or the new generation. No pickle: FAISS
-native files, SQLite and JSON only.
+native files, SQLite, numpy ``.npz`` (``allow_pickle=False``) and JSON only.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ import faiss
 import numpy as np
 
 from assistant.errors import IndexStoreError
-from assistant.rag.lexical import fts_query
+from assistant.rag.bm25 import Postings
+from assistant.rag.lexical import lexical_tokens
 
 MANIFEST = "manifest.json"
 LOCK_FILE = "lock"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HNSW_EF_SEARCH = 64
 
 SCHEMA = """
@@ -44,7 +46,6 @@ CREATE TABLE chunks(
     start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, page INTEGER,
     heading TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX chunks_by_path ON chunks(path);
-CREATE VIRTUAL TABLE lexical USING fts5(tokens, tokenize='unicode61 remove_diacritics 0');
 """
 
 
@@ -113,11 +114,19 @@ def read_faiss(path: Path) -> faiss.IndexIDMap2:
     return index
 
 
-def verify_consistency(root: Path, conn: sqlite3.Connection, index: Any, expected: int) -> None:
-    """Refuse an index whose vectors and chunk rows disagree (count or ids)."""
+def verify_consistency(
+    root: Path, conn: sqlite3.Connection, index: Any, expected: int, postings: Postings | None
+) -> None:
+    """Refuse an index whose vectors, chunk rows and lexical postings disagree."""
     ids = np.array([r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY id")], np.int64)
     vector_ids = np.sort(faiss.vector_to_array(index.id_map).astype(np.int64))
-    if len(ids) != expected or index.ntotal != expected or not np.array_equal(ids, vector_ids):
+    lexical_ok = postings is None or np.array_equal(postings.doc_ids, ids)
+    if (
+        len(ids) != expected
+        or index.ntotal != expected
+        or not np.array_equal(ids, vector_ids)
+        or not lexical_ok
+    ):
         raise IndexStoreError(
             f"index at {root} is inconsistent ({index.ntotal} vectors, {len(ids)} chunk rows, "
             f"manifest says {expected}): run `assistant index rebuild`"
@@ -127,11 +136,19 @@ def verify_consistency(root: Path, conn: sqlite3.Connection, index: Any, expecte
 class IndexStore:
     """Read-only view of the live generation of an index directory."""
 
-    def __init__(self, root: Path, manifest: dict[str, Any], conn: sqlite3.Connection, index: Any):
+    def __init__(
+        self,
+        root: Path,
+        manifest: dict[str, Any],
+        conn: sqlite3.Connection,
+        index: Any,
+        postings: Postings,
+    ):
         self.root = root
         self.manifest = manifest
         self._conn = conn
         self._index = index
+        self._postings = postings
         self._lock = threading.Lock()
 
     @staticmethod
@@ -149,14 +166,15 @@ class IndexStore:
             try:
                 conn = open_readonly_db(root / manifest["db"])
                 index = read_faiss(root / (manifest.get("hnsw") or manifest["flat"]))
+                postings = Postings.load(root / manifest["lexical"])
             except FileNotFoundError:
                 continue  # a writer replaced this generation meanwhile: read the new manifest
-            except (RuntimeError, sqlite3.DatabaseError) as exc:
+            except (RuntimeError, sqlite3.DatabaseError, ValueError, KeyError, OSError) as exc:
                 raise IndexStoreError(
                     f"index at {root} is damaged ({exc}): run `assistant index rebuild`"
                 ) from exc
-            verify_consistency(root, conn, index, int(manifest["count"]))
-            return cls(root, manifest, conn, index)
+            verify_consistency(root, conn, index, int(manifest["count"]), postings)
+            return cls(root, manifest, conn, index, postings)
         raise IndexStoreError(f"index at {root} keeps changing under the reader; try again")
 
     @property
@@ -206,13 +224,8 @@ class IndexStore:
             return np.asarray(self._index.reconstruct(chunk_id), dtype=np.float32)
 
     def search_lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        expr = fts_query(query)
-        if expr is None or n <= 0:
-            return []
-        sql = "SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ? ORDER BY rank LIMIT ?"
-        with self._lock:
-            rows = self._conn.execute(sql, (expr, n)).fetchall()
-        return [(int(r), -float(s)) for r, s in rows]  # FTS5 bm25(): lower is better
+        """BM25 over words and CJK bigrams (see :mod:`assistant.rag.lexical`)."""
+        return self._postings.search(lexical_tokens(query), n)
 
     def chunk_ids(self) -> list[int]:
         with self._lock:

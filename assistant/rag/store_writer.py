@@ -22,8 +22,9 @@ import faiss
 import numpy as np
 
 from assistant.errors import IndexStoreError
+from assistant.rag.bm25 import Postings
 from assistant.rag.chunking import Chunk
-from assistant.rag.lexical import fts_document
+from assistant.rag.lexical import lexical_tokens
 from assistant.rag.store import (
     FORMAT_VERSION,
     LOCK_FILE,
@@ -38,6 +39,7 @@ from assistant.rag.store import (
 )
 
 HNSW_M = 32
+_DAMAGED = (ValueError, KeyError, OSError)  # what loading a torn or foreign file raises
 
 
 def _fsync_path(path: Path) -> None:
@@ -82,6 +84,10 @@ class IndexWriter:
         self.dirty = False
         self._hnsw_stale = True
         self._new_vectors: list[tuple[np.ndarray, np.ndarray]] = []
+        # Lexical postings change by difference: chunks removed and added since the last commit.
+        self._postings: Postings | None = None
+        self._lex_removed: set[int] = set()
+        self._lex_added: dict[int, list[str]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -156,18 +162,27 @@ class IndexWriter:
         try:
             self._base = open_readonly_db(self.root / self.manifest["db"])
             self.flat = read_faiss(self.root / self.manifest["flat"])
-        except (FileNotFoundError, RuntimeError, sqlite3.DatabaseError) as exc:
+            self._postings = Postings.load(self.root / self.manifest["lexical"])
+        except (
+            FileNotFoundError,
+            RuntimeError,
+            sqlite3.DatabaseError,
+            ValueError,
+            KeyError,
+        ) as exc:
             raise IndexStoreError(
                 f"index at {self.root} is damaged ({exc}): run `assistant index rebuild`"
             ) from exc
-        verify_consistency(self.root, self._base, self.flat, int(self.manifest["count"]))
+        verify_consistency(
+            self.root, self._base, self.flat, int(self.manifest["count"]), self._postings
+        )
         self._hnsw_stale = not self.manifest.get("hnsw")
 
     def _cleanup(self) -> None:
         """Remove temporaries and dead generations (safe: we hold the lock)."""
         live = {MANIFEST, LOCK_FILE}
         if self.manifest:
-            live |= {self.manifest["db"], self.manifest["flat"], self.manifest.get("hnsw") or ""}
+            live |= {self.manifest.get(k) or "" for k in ("db", "flat", "hnsw", "lexical")}
         for entry in self.root.iterdir():
             if entry.name not in live and entry.is_file():
                 with contextlib.suppress(OSError):
@@ -238,7 +253,9 @@ class IndexWriter:
         if ids:
             marks = ",".join("?" * len(ids))
             db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
-            db.execute(f"DELETE FROM lexical WHERE rowid IN ({marks})", ids)
+            for cid in ids:
+                if self._lex_added.pop(cid, None) is None:
+                    self._lex_removed.add(cid)
             self.flat.remove_ids(np.array(ids, dtype=np.int64))  # type: ignore[arg-type]
             self._hnsw_stale = True
         db.execute("DELETE FROM documents WHERE path = ?", (path,))
@@ -259,13 +276,8 @@ class IndexWriter:
                 for n, (i, c) in enumerate(zip(ids, chunks, strict=True))
             ],
         )
-        db.executemany(
-            "INSERT INTO lexical(rowid, tokens) VALUES (?, ?)",
-            [
-                (int(i), fts_document(c.heading + "\n" + c.text))
-                for i, c in zip(ids, chunks, strict=True)
-            ],
-        )
+        for i, c in zip(ids, chunks, strict=True):
+            self._lex_added[int(i)] = lexical_tokens(c.heading + "\n" + c.text)
         db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
             (doc.path, doc.root, doc.sha256, doc.size, doc.mtime_ns, doc.kind, len(chunks)),
@@ -283,7 +295,12 @@ class IndexWriter:
             return False
         db = self._edit()
         gen = self.generation + 1
-        names = {"db": f"meta-{gen:06d}.sqlite3", "flat": f"flat-{gen:06d}.faiss", "hnsw": None}
+        names = {
+            "db": f"meta-{gen:06d}.sqlite3",
+            "flat": f"flat-{gen:06d}.faiss",
+            "lexical": f"lex-{gen:06d}.npz",
+            "hnsw": None,
+        }
         meta = {"generation": gen, "model": self.model, "dim": self.dim, "count": self.count}
         db.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()]
@@ -293,6 +310,12 @@ class IndexWriter:
         self._work = None
         _publish(self._work_path, self.root / str(names["db"]))
         self._write_index(self.flat, str(names["flat"]))
+        base = self._postings if self._postings is not None and not self.fresh else Postings.empty()
+        self._postings = base.updated(self._lex_removed, self._lex_added)
+        self._lex_removed, self._lex_added = set(), {}
+        tmp_lex = self.root / f"{names['lexical']}.tmp"
+        self._postings.save(tmp_lex)
+        _publish(tmp_lex, self.root / str(names["lexical"]))
         if self.count >= self.hnsw_threshold:
             hnsw_name = f"hnsw-{gen:06d}.faiss"
             self._write_index(self._hnsw(), hnsw_name)
