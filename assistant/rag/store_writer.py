@@ -9,7 +9,6 @@ files of dead generations and temporaries are removed by the next writer.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sqlite3
@@ -25,6 +24,7 @@ from assistant.errors import IndexStoreError
 from assistant.rag.bm25 import Postings
 from assistant.rag.chunking import Chunk
 from assistant.rag.lexical import lexical_tokens
+from assistant.rag.lock import WriterLock
 from assistant.rag.store import (
     FORMAT_VERSION,
     LOCK_FILE,
@@ -72,10 +72,9 @@ class IndexWriter:
         self.root = Path(root)
         self.model, self.dim = model, dim
         self.hnsw_threshold = hnsw_threshold
-        self.lock_timeout = lock_timeout
         self.fresh = fresh
         set_faiss_threads(threads)
-        self._lock_fd: int | None = None
+        self._lock = WriterLock(self.root / LOCK_FILE, timeout=lock_timeout)
         self._work: sqlite3.Connection | None = None
         self._base: sqlite3.Connection | None = None
         self._work_path = self.root / f"work-{os.getpid()}.sqlite3"
@@ -93,7 +92,7 @@ class IndexWriter:
 
     def __enter__(self) -> IndexWriter:
         self.root.mkdir(parents=True, exist_ok=True)
-        self._acquire_lock()
+        self._lock.acquire()
         try:
             self._load()
         except BaseException:
@@ -109,26 +108,6 @@ class IndexWriter:
     ) -> None:
         self._release()
 
-    def _acquire_lock(self) -> None:
-        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.lock_timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                    os.close(fd)
-                    raise IndexStoreError(
-                        f"index at {self.root} is being written by another process "
-                        f"(pid {holder}); try again when it has finished"
-                    ) from None
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._lock_fd = fd
-
     def _release(self) -> None:
         for conn in (self._work, self._base):
             if conn is not None:
@@ -136,10 +115,7 @@ class IndexWriter:
         self._work = self._base = None
         with contextlib.suppress(FileNotFoundError):
             self._work_path.unlink()
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()
 
     def _load(self) -> None:
         self.manifest = read_manifest(self.root)
