@@ -22,7 +22,7 @@ from assistant.chat.template import ANSWER_CUE, ContextPassage, render_prompt
 from assistant.training.data import IGNORE_INDEX, Document
 
 MAX_PASSAGE_WORDS = 160
-CONTEXT_WORD_BUDGET = 300
+CONTEXT_WORD_BUDGET = 240
 MAX_ANSWER_WORDS = 40
 MIN_ANSWER_WORDS = 5
 END_OF_TEXT = "<|endoftext|>"
@@ -234,7 +234,7 @@ def _example(
     rng: random.Random,
 ) -> QAExample:
     golds = rng.sample(list(answerable), min(len(answerable), rng.choice((1, 1, 1, 2))))
-    n_questions = rng.choice((1, 1, 2, 3, 4))
+    n_questions = rng.choice((1, 2, 3, 4))
     pairs = []
     candidates = [(g, sentence) for g in golds for sentence in g.sentences]
     for gold, sentence in rng.sample(candidates, min(n_questions, len(candidates))):

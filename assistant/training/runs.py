@@ -25,7 +25,7 @@ from assistant.training.qa_examples import (
     tokenize_example,
 )
 
-DOC_SHARE = 0.3  # fraction of training blocks that are running text when QA examples are on
+DOC_SHARE = 0.15  # fraction of training blocks that are running text when QA examples are on
 
 
 @dataclass
