@@ -7,8 +7,8 @@ to the model's context before it reaches the model (promise 6).
 
 Events beyond ``events.py``'s contract: ``TurnDone.dry_run`` marks a dry run (nothing was
 generated or stored); ``TurnDone.timing`` has seconds per stage — routing, tools, retrieval,
-prompt, prefill (engine start to first token), ttft (turn start to first token), generation,
-total, and ``loading`` when a lazy load happened inside the turn.
+prompt, prefill (engine: prompt in → first token decided), ttft (turn start → first token
+shown), generation, total, and ``loading`` when a lazy load happened inside the turn.
 """
 
 from __future__ import annotations
@@ -269,20 +269,20 @@ class ChatSession:
         )
         if stream.truncated_prompt_tokens:  # the budget was wrong: never feed a cut prompt
             raise TurnFailed("prompt", "internal error: the budgeted prompt did not fit")
-        began = time.perf_counter()
         iterator = iter(stream)
         while True:
             step = self._stage(record, "generation", lambda: next(iterator, None))
             if step is None:
                 break
-            if "prefill" not in record.timing:
-                record.timing["prefill"] = time.perf_counter() - began
+            if "ttft" not in record.timing:  # the first token the user sees
                 record.timing["ttft"] = time.perf_counter() - record.started
             record.steps.append(step)
             yield TokenGenerated(step)
         generation = stream.result()
-        if "prefill" not in record.timing and stream.first_token_seconds is not None:
-            record.timing["prefill"] = stream.first_token_seconds  # no text was shown
+        # The engine's own clock: prompt in → first token decided (a token that might begin
+        # a stop string is shown a little later, which ttft includes).
+        if stream.first_token_seconds is not None:
+            record.timing["prefill"] = stream.first_token_seconds
         record.answer = generation.text
         record.finish_reason = "cancelled" if stop.is_set() else generation.finish_reason
         record.model = engine.name
