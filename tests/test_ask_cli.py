@@ -118,10 +118,11 @@ def test_tools_needing_approval_are_denied_unless_yes(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _slow_server_config(env)
-    question = '/tool slow.echo {"text": "approved echo"}'
+    question = '/tool slow.echo {"text": "approved echo \\u001b[2J"}'
     out, err = in_process(capsys, "ask", question, "--no-rag", "--max-new-tokens", "2", "--json")
     assert "needs approval; denied" in err
     (call,) = json.loads(out)["tool_calls"]
     assert not call["ok"] and not call["approved"]
     out, _ = in_process(capsys, "ask", question, "--no-rag", "--max-new-tokens", "2", "--yes")
-    assert "[slow.echo]\napproved echo" in out  # the result, verbatim
+    assert "[slow.echo]\napproved echo" in out  # the result, verbatim …
+    assert "\x1b" not in out and "approved echo \\x1b[2J" in out  # … but no live escapes

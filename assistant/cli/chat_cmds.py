@@ -68,19 +68,28 @@ def _model_info(session: Any) -> dict[str, Any]:
     }
 
 
+def _safe(text: str) -> str:
+    """Text for a terminal: control characters (escape sequences could restyle or rewrite
+    the screen) shown as escapes; newlines and tabs kept."""
+    return "".join(
+        ch if ch in "\n\t" or (ch.isprintable() and not 0x80 <= ord(ch) <= 0x9F) else repr(ch)[1:-1]
+        for ch in text
+    )
+
+
 def _show_text(event: Any, json_mode: bool) -> None:
     """Human output: tool results verbatim, the answer as it streams; the rest on stderr."""
     if isinstance(event, Notice):
-        notice(f"{event.level}: {event.text}")
+        notice(f"{event.level}: {_safe(event.text)}")
     elif json_mode:
         return
     elif isinstance(event, RouteDecided) and event.calls:
         notice(f"tools: {event.explanation}")
     elif isinstance(event, ToolCallFinished):
         status = "" if event.ok else " (failed)"
-        print(f"[{event.call.name}{status}]\n{event.text.rstrip()}\n", flush=True)
+        print(f"[{event.call.name}{status}]\n{_safe(event.text.rstrip())}\n", flush=True)
     elif isinstance(event, TokenGenerated):
-        sys.stdout.write(event.step.text)
+        sys.stdout.write(_safe(event.step.text))
         sys.stdout.flush()
 
 
@@ -95,7 +104,7 @@ def _print_dry_run(record: Any, route: RouteDecided | None, budget: PromptBudget
         state = "cut" if source["cut"] else "included" if source["included"] else "dropped"
         print(f"- {source['source']} score {source.get('score', 0):.4f} ({state})")
     _print_budget(budget)
-    print("\n# prompt\n" + budget.prompt)
+    print("\n# prompt\n" + _safe(budget.prompt))
 
 
 def _print_budget(budget: PromptBudget) -> None:
