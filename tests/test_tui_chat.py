@@ -146,6 +146,11 @@ async def test_selecting_a_source_shows_the_full_passage(tmp_path: Path) -> None
         assert text == "Greedy decoding takes the argmax [bold]always[/]."
         await pilot.press("escape")
         await wait_until(pilot, lambda: type(app.screen).__name__ != "PassageScreen")
+        assert block.message is not None
+        block.message.focus()
+        await pilot.press("2")  # from the answer: number keys open its sources
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "PassageScreen")
+        assert str(app.screen.query_one("#passage-text").render()) == "Token: a unit of text."
 
 
 async def test_regenerate_and_new_chat(tmp_path: Path) -> None:

@@ -97,10 +97,12 @@ async def test_typed_token_probability(tmp_path: Path, tiny_engine: Engine) -> N
         await send(pilot, "greedy?")
         message = (await answered(pilot)).message
         assert message is not None and len(message.steps) >= 3
-        await pilot.press("ctrl+t", "right", "right")
-        await pilot.click("#token-lookup")
+        await pilot.press("ctrl+t", "right", "right", "p")  # p: into the lookup box
+        assert app.focused is app.query_one("#token-lookup")
         await pilot.press("space", "t", "h", "e", "enter")
         await wait_until(pilot, lambda: "rank" in panel_text(app, "#token-lookup-result"))
+        await pilot.press("escape")  # back to the answer
+        assert app.focused is message
         prefix = tiny_engine.encode(PROMPT) + [s.token_id for s in message.steps[:2]]
         expected = continuation_logprobs(tiny_engine, prefix, " the")
         shown = panel_text(app, "#token-lookup-result")
@@ -119,9 +121,8 @@ async def test_fork_continues_from_an_alternative_and_is_stored(
         await pilot.pause()
         step = original.steps[2]
         alternative = next(p for p in step.top if p.token_id != step.token_id)
-        options = app.query_one("#fork-options")
-        options.focus()
-        options.highlighted = 0  # type: ignore[attr-defined]
+        await pilot.press("f")  # f: into the alternatives, the first one highlighted
+        assert app.focused is app.query_one("#fork-options")
         await pilot.press("enter")
         await wait_until(
             pilot, lambda: len(app.query(AssistantMessage)) == 2 and not app.runner.busy

@@ -46,8 +46,9 @@ def palette_title(text: str) -> str:
     return text.replace("[", "\\[")
 
 
-class MessageLog(VerticalScroll):
-    """The conversation; stays scrolled to the end while an answer streams."""
+class MessageLog(VerticalScroll, can_focus=False):
+    """The conversation; stays scrolled to the end while an answer streams. Not focusable
+    itself, so Tab goes straight to the messages (the mouse wheel still scrolls it)."""
 
     def on_mount(self) -> None:
         self.anchor()

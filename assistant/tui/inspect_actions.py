@@ -80,7 +80,7 @@ class InspectActions(_Base):
             if getattr(panel, "message", None) is message:
                 panel.remove_class("-shown")
             return
-        panel.message = message  # type: ignore[attr-defined]
+        panel.message = message
         panel.add_class("-shown")
         panel.show_step(message.current_step())
 

@@ -40,6 +40,8 @@ class HistoryScreen(ModalScreen[int | None]):
             label = f"#{conversation.id}  {conversation.created[:16]}  "
             label += f"{conversation.title or '(untitled)'}  · {conversation.message_count} msgs"
             options.add_option(Option(literal(label), id=str(conversation.id)))
+        if options.option_count:
+            options.highlighted = 0  # Enter opens the newest at once
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         options = self.query_one(OptionList)
@@ -50,6 +52,8 @@ class HistoryScreen(ModalScreen[int | None]):
         for hit in self.history.search(event.value):
             label = f"#{hit.conversation_id} {hit.conversation_title}: {hit.snippet}"
             options.add_option(Option(literal(label), id=f"{hit.conversation_id}:{hit.message_id}"))
+        if options.option_count:
+            options.highlighted = 0
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

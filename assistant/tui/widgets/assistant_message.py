@@ -56,6 +56,9 @@ class AssistantMessage(Widget, can_focus=True):
         Binding("end", "jump(-1)", "last token", show=False),
         Binding("t", "toggle_tokens", "token view"),
         Binding("c", "copy", "copy"),
+        Binding("p", "panel('#token-lookup')", "token probability"),
+        Binding("f", "panel('#fork-options')", "fork"),
+        *(Binding(str(n), f"source({n})", "open source", show=n == 1) for n in range(1, 10)),
     ]
 
     token_view: reactive[bool] = reactive(False, layout=True)
@@ -158,9 +161,24 @@ class AssistantMessage(Widget, can_focus=True):
         if self.token_view:
             self.cursor = index if index >= 0 else len(self.steps) - 1
 
+    def action_panel(self, selector: str) -> None:
+        """Jump into the token panel (type a token, or pick an alternative to fork from)."""
+        if self.token_view:
+            self.screen.query_one(selector).focus()
+
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self._text)
         self.app.notify("Message copied to the clipboard.")
+
+    def action_source(self, number: int) -> None:
+        """Open passage ``number`` of this answer's sources (keyboard path to the list)."""
+        from assistant.tui.screens.passage import PassageScreen
+        from assistant.tui.widgets.sources import SourcesList
+
+        lists = list(self.parent.query(SourcesList)) if self.parent is not None else []
+        passages = lists[0].passages if lists else ()
+        if 1 <= number <= len(passages):
+            self.app.push_screen(PassageScreen(passages[number - 1]))
 
     def on_click(self, event: Click) -> None:
         index = event.style.meta.get("token") if event.style else None

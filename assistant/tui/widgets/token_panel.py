@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -36,7 +38,14 @@ def prob_table(title: str, top: Sequence[TokenProb], chosen_id: int | None) -> C
 
 
 class TokenPanel(VerticalScroll):
-    """Shown beside the log while a message is in token view."""
+    """Shown beside the log while a message is in token view (p / f jump in, Esc back)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "back to the answer")]
+    message: Widget | None = None  # the AssistantMessage whose cursor this panel follows
+
+    def action_back(self) -> None:
+        if self.message is not None:
+            self.message.focus()
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {name for _, name, _ in RANK_BUCKETS} | {BEYOND[0]}
 
@@ -52,9 +61,9 @@ class TokenPanel(VerticalScroll):
         yield Static(id="token-chosen")
         yield Static(id="token-raw")
         yield Static(id="token-processed")
-        yield Input(placeholder="type a token: its probability here", id="token-lookup")
+        yield Input(placeholder="p: type a token, Enter: its probability", id="token-lookup")
         yield Static(id="token-lookup-result")
-        yield Static(literal("Fork from an alternative (Enter):", "bold"))
+        yield Static(literal("f: fork from an alternative (Enter):", "bold"))
         yield OptionList(id="fork-options")
 
     def show_step(self, step: TokenStep | None) -> None:
@@ -87,6 +96,8 @@ class TokenPanel(VerticalScroll):
             for p in step.top
             if p.token_id != step.token_id
         )
+        if fork.option_count:
+            fork.highlighted = 0
 
     def show_lookup(self, text: str, rows: Sequence[tuple[str, float, int]]) -> None:
         """rows: (token text, logprob, raw rank) for each token of the typed text."""
