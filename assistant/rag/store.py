@@ -33,7 +33,7 @@ from assistant.rag.lexical import lexical_tokens
 MANIFEST = "manifest.json"
 LOCK_FILE = "lock"
 FORMAT_VERSION = 2
-HNSW_EF_SEARCH = 64
+HNSW_EF_SEARCH = 256  # recall over speed: about 2 ms per query at 20k random vectors
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
