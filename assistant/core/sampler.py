@@ -21,9 +21,10 @@ class PreallocatedLayer(DynamicLayer):
     """A DynamicLayer whose keys and values live in one buffer sized for the whole generation.
 
     HF's DynamicLayer ``torch.cat``s the cache every step: a fresh allocation and a copy of
-    the whole history per layer (24 copies per token, ~4 ms/token at a 128-token context on
-    GPT-2 small, 10+ ms at 640). Writing the new row into place and handing attention a view
-    of the filled part gives the same values, so the logits are bit-identical.
+    the whole history, twice per layer. On GPT-2 small that cost ~3 ms/token (CPU time) after
+    a 64-token prompt and ~5 ms after a 512-token one. Writing the new rows into place and
+    handing attention a view of the filled part feeds it the same values: the logits were
+    measured bit-identical (fp32 and int8, both prompt lengths).
     """
 
     def __init__(self, capacity: int) -> None:
