@@ -144,6 +144,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log("loading model, index (building it if needed) and tool servers …")
     notices = [n.text for n in session.load()]
     load_s = time.perf_counter() - began
+    if session.parts.retriever() is None:  # a RAG benchmark without retrieval means nothing
+        raise SystemExit("retrieval unavailable: " + "; ".join(notices))
     engine = session.parts.engine()
     decoding = DecodingSettings(
         strategy="greedy", max_new_tokens=args.max_new_tokens, top_logprobs=5
