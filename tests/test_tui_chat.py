@@ -166,3 +166,53 @@ async def test_regenerate_and_new_chat(tmp_path: Path) -> None:
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert not app.query(AssistantMessage) and session.conversation_id is None
+
+
+async def test_ctrl_j_inserts_a_newline_and_enter_sends_it(tmp_path: Path) -> None:
+    app, session = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, app.loaded.is_set)
+        await pilot.click("#input")
+        await pilot.press("a", "ctrl+j", "b")
+        assert app.query_one("#input").text == "a\nb"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await answered(pilot)
+        assert session.turns[-1][0] == "a\nb"
+
+
+async def test_a_batch_of_tokens_is_one_update_and_finished_answers_are_cached(
+    tmp_path: Path,
+) -> None:
+    from assistant.chat.events import TokenGenerated, TurnDone
+    from tests.tui_fakes import make_step
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        block = AnswerBlock()
+        await app.log_view.mount(block)
+        calls: list[int] = []
+        events = [TokenGenerated(make_step(i, f" w{i}", 1)) for i in range(300)]
+        block.ensure_message()
+        assert block.message is not None
+        original = block.message.append_steps
+        block.message.append_steps = lambda steps: (calls.append(len(steps)), original(steps))  # type: ignore[method-assign]
+        assert block.apply(events) == 300
+        assert calls == [300]  # the whole batch in one update (one refresh)
+        block.apply([TurnDone(None, block.message.text, "eos")])
+        await pilot.pause()
+        first = block.message.render()
+        assert block.message.render() is first  # nothing rebuilt for a finished answer
+
+
+async def test_a_session_that_cannot_start_is_reported_not_raised(tmp_path: Path) -> None:
+    def factory(approve: object) -> FakeSession:
+        raise OSError("disk full")
+
+    app = AssistantApp(factory, export_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.header.status == "load failed")
+        assert any("disk full" in str(n.render()) for n in app.query(NoticeLine))
+        await pilot.click("#input")
+        await pilot.press("h", "i", "enter")
+        block = await answered(pilot)
+        assert block.error is not None and "disk full" in block.error

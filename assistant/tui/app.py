@@ -87,6 +87,7 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.decoding = decoding  # None: the session's default; applies from the next turn
         self.export_dir = export_dir or Path.cwd()
         self.last_question: str | None = None
+        self.load_error: str | None = None
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -149,6 +150,7 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.loaded.set()
 
     def _load_failed(self, message: str) -> None:
+        self.load_error = message
         self._load_ticker.stop()
         self.header.loading_s = 0
         self.header.status = "load failed"
@@ -184,7 +186,12 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
     def _turn_events(self, text: str, stop: threading.Event) -> Iterator[Any]:
         """Worker side of a turn: wait for the session, then relay its events."""
         while not self.loaded.wait(0.1):
-            if stop.is_set() or self.header.status == "load failed":
+            if stop.is_set():
+                return
+            if self.load_error is not None:
+                from assistant.chat.events import TurnError
+
+                yield TurnError("loading", f"the chat session could not start: {self.load_error}")
                 return
         assert self.session is not None
         self.gate.stop_event = stop
