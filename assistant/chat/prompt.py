@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
+from assistant.chat.cutters import CountingCutter, CountTokens, TokenCutter, TokenizerCutter
 from assistant.chat.events import BudgetPart, PromptBudget
 from assistant.chat.template import ContextPassage, format_passage, render_prompt
 from assistant.errors import ContextLengthError
@@ -21,80 +22,6 @@ CUT_MARKER = " […]"  # appended to a passage or tool result cut at its end
 LEFT_CUT_MARKER = "[…] "  # prepended to a question cut at its start
 # A passage cut to fewer tokens than this says too little to be worth its header.
 MIN_CUT_TOKENS = 16
-
-CountTokens = Callable[[str], int]
-
-
-class TokenCutter(Protocol):
-    """Cuts text on token boundaries: the first / last ``n`` tokens of ``text``."""
-
-    def head(self, text: str, n: int) -> str: ...
-
-    def tail(self, text: str, n: int) -> str: ...
-
-
-class TokenizerCutter:
-    """Exact token-boundary cuts through a Hugging Face tokenizer (encode → slice → decode)."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer = tokenizer
-        self._last: tuple[str, list[int]] = ("", [])  # a binary search cuts one text often
-
-    def _ids(self, text: str) -> list[int]:
-        if self._last[0] != text or not text:
-            self._last = (text, list(self.tokenizer.encode(text, add_special_tokens=False)))
-        return self._last[1]
-
-    def _decode(self, ids: list[int]) -> str:
-        # A cut inside a multi-byte character decodes to U+FFFD at the edge: drop it.
-        return str(self.tokenizer.decode(ids)).strip("\ufffd")
-
-    def _count(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
-
-    def head(self, text: str, n: int) -> str:
-        ids = self._ids(text)
-        # BPE is not prefix-stable: a cut text can re-encode to more tokens; step back.
-        while n > 0:
-            piece = self._decode(ids[:n])
-            if self._count(piece) <= n:
-                return piece
-            n -= 1
-        return ""
-
-    def tail(self, text: str, n: int) -> str:
-        ids = self._ids(text)
-        while n > 0:
-            piece = self._decode(ids[-n:])
-            if self._count(piece) <= n:
-                return piece
-            n -= 1
-        return ""
-
-
-class CountingCutter:
-    """Cuts with only a token counter: the longest prefix/suffix (binary search over
-    characters) that holds at most ``n`` tokens. Used when no tokenizer is at hand."""
-
-    def __init__(self, count_tokens: CountTokens) -> None:
-        self.count = count_tokens
-
-    def head(self, text: str, n: int) -> str:
-        return text[: self._longest(len(text), n, lambda size: text[:size])]
-
-    def tail(self, text: str, n: int) -> str:
-        size = self._longest(len(text), n, lambda size: text[len(text) - size :])
-        return text[len(text) - size :] if size else ""
-
-    def _longest(self, length: int, n: int, piece: Callable[[int], str]) -> int:
-        low, high = 0, length
-        while low < high:
-            mid = (low + high + 1) // 2
-            if self.count(piece(mid)) <= n:
-                low = mid
-            else:
-                high = mid - 1
-        return low
 
 
 @dataclass
