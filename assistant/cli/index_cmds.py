@@ -61,6 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=cmd_eval)
 
 
+def _quiet() -> None:
+    """No "Loading weights" bars from transformers between our own progress lines."""
+    from assistant.core.models import quiet_transformers
+
+    quiet_transformers()
+
+
 def _report_out(args: argparse.Namespace, report: Any) -> None:
     if args.json:
         emit_json(report.to_dict())
@@ -71,6 +78,8 @@ def _report_out(args: argparse.Namespace, report: Any) -> None:
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.rag import Indexer
+
+    _quiet()
 
     with progress_reporter(quiet=args.json) as progress:
         indexer = Indexer(settings, progress=progress)
@@ -111,6 +120,8 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.rag import Indexer
+
+    _quiet()
 
     with progress_reporter(quiet=args.json) as progress:
         report = Indexer(settings, progress=progress).rebuild(args.paths or None)
@@ -158,6 +169,8 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.rag import Retriever
 
+    _quiet()
+
     if not args.query.strip():
         raise UsageError("empty query")
     retriever = Retriever.open(settings)
@@ -178,6 +191,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.rag import Retriever, evaluate, load_questions
+
+    _quiet()
 
     questions = load_questions(args.questions)
     results = evaluate(Retriever.open(settings), questions, k=args.k)
