@@ -16,6 +16,7 @@ import pytest
 from assistant.chat.events import (
     Notice,
     PassagesRetrieved,
+    PlannedCall,
     PromptBudget,
     RouteDecided,
     TokenGenerated,
@@ -108,7 +109,7 @@ def test_arithmetic_question_uses_the_calculator(session: ChatSession) -> None:
     assert {"routing", "tools", "retrieval", "prompt", "generation", "total"} <= set(done.timing)
     stored = session.parts.history().message(done.message_id)
     assert stored.tool_calls and "408" in stored.tool_calls[0]["text"]
-    assert stored.decoding["max_new_tokens"] == 8 and stored.model
+    assert stored.decoding and stored.decoding["max_new_tokens"] == 8 and stored.model
     assert len(stored.tokens or []) == len(of_type(events, TokenGenerated))
     assert stored.tokens and "top" in stored.tokens[0]
 
@@ -221,7 +222,12 @@ def test_tool_needing_approval_is_denied_without_a_callback(
         (denied,) = of_type(events, ToolCallFinished)
         assert not denied.ok and not denied.approved
         asked: list[str] = []
-        session.approve = lambda call: asked.append(call.name) or True
+
+        def approve(call: PlannedCall) -> bool:
+            asked.append(call.name)
+            return True
+
+        session.approve = approve
         (allowed,) = of_type(
             run(session, '/tool slow.echo {"text": "hi"}', use_rag=False), ToolCallFinished
         )
