@@ -4,14 +4,18 @@ A GPT-2-small-shaped model (GPT2Config() defaults, 124M parameters, random weigh
 ``torch.manual_seed(0)``) is saved to a temporary directory with a synthetic byte-level BPE
 tokenizer of the full 50257-token vocabulary, converted to CTranslate2, and decoded greedily
 by every configuration in turn (A B C D E, A B C D E, ...) so that background load hits
-them alike; medians are reported. Also measured: memory read bandwidth and the resulting
-bandwidth limit (weight bytes read per token ÷ bandwidth), engine threads 1 vs 2, and the
-probability error of ``--quantize int8`` (mean KL divergence per step vs fp32).
+them alike; medians are reported, and ratios are medians of per-repeat ratios. Also
+measured: memory read bandwidth (probed in every repeat) and the bandwidth limit (weight
+bytes read per token ÷ bandwidth), engine threads 1 vs 2, and the probability error of
+``--quantize int8`` (mean KL divergence per step vs fp32, teacher-forced).
 
-    .venv/bin/python benchmarks/generate.py --json          # the full run (~5–10 min)
+    .venv/bin/python benchmarks/generate.py --json          # the full run
     .venv/bin/python benchmarks/generate.py --tiny --json   # a seconds-long smoke run
 
-Timings are wall-clock on a shared machine: compare ratios within one run, not runs.
+The default 3 repeats took ~9 min on the 2-core machine at a load average of 5 (about half
+of it the engine with 2 threads, which load makes ~5× slower); ``--repeats 1
+--skip-threads`` is ~2 min. Timings are wall-clock on a shared machine: compare ratios
+within one run, not runs.
 """
 
 from __future__ import annotations
@@ -448,7 +452,9 @@ def _ct2_runner(generator: Any, tokenizer: Any, new_tokens: int) -> Callable[[st
 
 
 def compare_threads(engine: Engine, prompt: str, new_tokens: int, repeats: int) -> dict[str, Any]:
-    """The engine (fp32) with 1 and 2 torch threads, alternating."""
+    """The engine (fp32) with 1 and 2 torch threads, alternating. At most 64 new tokens: under
+    load a second thread can be 5× slower, and this part would dominate the run."""
+    new_tokens = min(new_tokens, 64)
     runs: dict[int, list[Run]] = {1: [], 2: []}
     for _ in range(repeats):
         for count in runs:
@@ -457,6 +463,7 @@ def compare_threads(engine: Engine, prompt: str, new_tokens: int, repeats: int) 
             log(f"threads {count}: {runs[count][-1].decode_tokens_per_s:.1f} tok/s")
     return {
         "prompt_tokens": len(engine.encode(prompt)),
+        "new_tokens": new_tokens,
         **{f"threads_{k}": summarize(v) for k, v in runs.items()},
     }
 
