@@ -53,3 +53,14 @@ def test_settings_with_a_validation_message(snap_compare: Any, tmp_path: Path) -
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_approval_modal_over_a_tool_card(snap_compare: Any, tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await send(pilot, "calc [bold]2+2")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ApprovalScreen")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -8,6 +8,7 @@ export) live in mixins beside this file.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -115,7 +116,10 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         # stretches and would otherwise delay the first paint.
         self.header.status = "loading model, index and tools…"
         self._load_ticker = self.set_interval(1.0, self._tick_loading)
-        self.run_worker(self._load_session, thread=True, group="load", name="load")
+        # A daemon thread, not a Textual worker: workers are joined when the app exits, and
+        # quitting during a first-run index build must not wait for it (the index commits
+        # atomically, so an interrupted build leaves the previous index).
+        threading.Thread(target=self._load_session, name="session-load", daemon=True).start()
 
     def _tick_loading(self) -> None:
         """Visible progress while the session loads (the first run also builds the index)."""
@@ -123,14 +127,22 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
 
     # ------------------------------------------------------------------ loading
     def _load_session(self) -> None:
-        """Thread worker: build the session and load model, index and tool servers."""
+        """Background thread: build the session and load model, index and tool servers."""
         try:
             session = self.session_factory(self.gate)
             notices = list(session.load())
         except Exception as exc:  # a broken setup is shown, not raised into the event loop
-            self.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
+            self._from_loader(self._load_failed, f"{type(exc).__name__}: {exc}")
             return
-        self.call_from_thread(self._session_ready, session, notices)
+        self._from_loader(self._session_ready, session, notices)
+
+    def _from_loader(self, callback: Callable[..., Any], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the app has already exited
+            self.call_from_thread(callback, *args)
+
+    def on_unmount(self) -> None:
+        # Let a running turn (or a pending approval) end at once, so exit does not wait.
+        self.runner.stop_event.set()
 
     def _session_ready(self, session: ChatSessionLike, notices: Iterable[Any]) -> None:
         self._load_ticker.stop()
@@ -139,8 +151,12 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         loaded = getattr(engine_of(session), "loaded", None)
         self.header.model_name = str(getattr(loaded, "name", None) or "no model")
         self.header.fallback = bool(getattr(loaded, "is_fallback", False))
+        notices = list(notices)
         for notice in notices:
             self.show_notice(notice.text, notice.level)
+        fallback_note = getattr(loaded, "notice", None)
+        if self.header.fallback and fallback_note and all(n.text != fallback_note for n in notices):
+            self.show_notice(fallback_note, "warning")  # say plainly the fallback is in use
         if self.decoding is None:  # start from the session's own defaults
             from assistant.core.decoding import DecodingSettings
 

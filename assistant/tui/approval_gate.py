@@ -34,11 +34,15 @@ class ApprovalGate:
             answer.append(result or "deny")
             answered.set()
 
+        self._status("waiting for your approval")
         self.app.call_from_thread(self.app.push_screen, screen, on_answer)
         while not answered.wait(0.1):
             if self.stop_event is not None and self.stop_event.is_set():
-                self.app.call_from_thread(screen.dismiss, "deny")
-                return False
+                return False  # the app is closing (the modal itself answers Esc with deny)
+        self._status("generating")
         if answer[0] == "session":
             self.approved_tools.add(call.name)
         return answer[0] in ("once", "session")
+
+    def _status(self, text: str) -> None:
+        self.app.call_from_thread(setattr, self.app.header, "status", text)

@@ -94,7 +94,8 @@ class TurnRunner:
             if added and self.first_token_at is None:
                 self.first_token_at = time.perf_counter()
             self.tokens += added
-            self.on_progress(self.tokens_per_second())
+            if added:
+                self.on_progress(self.tokens_per_second())
         if ended:
             self._finish(block)
 

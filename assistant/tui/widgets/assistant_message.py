@@ -39,6 +39,23 @@ def rank_class(rank: int) -> str:
     return BEYOND[0]
 
 
+def describe_decoding(settings: Any) -> str:
+    """A short label for the settings an answer was decoded with, e.g. "sample T=0.7 p=0.9"."""
+    if settings is None:
+        return ""
+    if settings.strategy == "beam":
+        text = f"beam {settings.num_beams}"
+    elif settings.strategy == "sample":
+        text = f"sample T={settings.temperature:g}"
+        text += f" k={settings.top_k}" if settings.top_k else ""
+        text += f" p={settings.top_p:g}" if settings.top_p < 1 else ""
+    else:
+        text = "greedy"
+    if settings.seed is not None:
+        text += f" seed {settings.seed}"
+    return text
+
+
 class AssistantMessage(Widget, can_focus=True):
     """An answer. Focus it and press t (or ctrl+t anywhere) for the token view."""
 
@@ -84,6 +101,7 @@ class AssistantMessage(Widget, can_focus=True):
         self.finished = text is not None or bool(self.steps)
         self.finish_reason = ""
         self.border_title = label
+        self.border_subtitle = describe_decoding(decoding)
         self._cache: tuple[tuple[Any, ...], Content] | None = None
 
     @property
@@ -106,7 +124,9 @@ class AssistantMessage(Widget, can_focus=True):
         self.finish_reason = reason
         self.message_id = message_id
         if reason == "cancelled":
-            self.border_subtitle = "stopped"
+            self.border_subtitle = " · ".join(
+                filter(None, ("stopped", describe_decoding(self.decoding)))
+            )
         self.refresh(layout=True)
 
     # ------------------------------------------------------------------ rendering
