@@ -143,6 +143,12 @@ async def test_fork_continues_from_an_alternative_and_is_stored(
         first_answer = session.history.message(original.message_id)
         assert stored.parent_id == first_answer.parent_id  # a sibling branch of the answer
         assert stored.text == fork.text and len(stored.tokens or []) == len(fork.steps)
+        # reopened from the history, the fork is shown as a branch with its token view
+        app._open_conversation(session.conversation_id)
+        await pilot.pause()
+        reopened = list(app.query(AssistantMessage))
+        assert [m.border_title for m in reopened] == ["assistant", "branch"]
+        assert [s.token_id for s in reopened[1].steps] == [s.token_id for s in fork.steps]
 
 
 async def test_probs_and_compare(tmp_path: Path, tiny_engine: Engine) -> None:
@@ -209,7 +215,13 @@ async def test_history_browse_and_reopen(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
         options = app.screen.query_one("#history-list")
         assert options.option_count == 2  # type: ignore[attr-defined]
-        options.highlighted = 1  # type: ignore[attr-defined]  (newest first: the older one)
+        search = app.screen.query_one("#history-search")
+        search.focus()
+        search.value = "first"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert options.option_count == 1  # type: ignore[attr-defined]
+        await pilot.press("enter")  # the (only, highlighted) hit opens its conversation
         await pilot.press("enter")
         await wait_until(pilot, lambda: type(app.screen).__name__ != "HistoryScreen")
         await pilot.pause()

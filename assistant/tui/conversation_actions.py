@@ -106,15 +106,19 @@ class ConversationActions(_Base):
         log = self.query_one("#log")
         log.remove_children()
         self.last_question = None
+        answered: set[int | None] = set()  # parents that already have an answer shown
         for message in messages:
             if message.role == "user":
                 log.mount(UserMessage(message.text))
                 self.last_question = message.text
             elif message.role == "assistant":
-                log.mount(self._past_answer(message))
+                # A second answer to the same question is a branch (a fork or regeneration).
+                label = "branch" if message.parent_id in answered else "assistant"
+                answered.add(message.parent_id)
+                log.mount(self._past_answer(message, label))
         self.notify(f"Opened conversation #{conversation_id}.")
 
-    def _past_answer(self, message: Any) -> AnswerBlock:
+    def _past_answer(self, message: Any, label: str) -> AnswerBlock:
         decoding = None
         if message.decoding:
             from assistant.core.decoding import DecodingSettings
@@ -132,6 +136,7 @@ class ConversationActions(_Base):
             text=message.text,
             decoding=decoding,
             message_id=message.id,
+            label=label,
         )
         children: list[Any] = [
             NoticeLine(f"tool call: {json.dumps(call, default=str)}")
@@ -141,7 +146,7 @@ class ConversationActions(_Base):
         if message.sources:
             passages = tuple(SimpleNamespace(**_passage_fields(s)) for s in message.sources)
             children.append(SourcesList(passages))
-        block = AnswerBlock(decoding, children=children)
+        block = AnswerBlock(decoding, label=label, children=children)
         block.message = answer
         return block
 
