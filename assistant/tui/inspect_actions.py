@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from textual.widget import Widget
@@ -219,7 +220,17 @@ class InspectActions(_Base):
         self.run_worker(work, thread=True, group="compare", exclusive=True)
 
     # ------------------------------------------------------------------ settings
+    def engine_modules_ready(self) -> bool:
+        """Whether the decoding module (torch, transformers) is imported. Until the loader
+        thread has imported it, importing it here would freeze the UI for seconds."""
+        if "assistant.core.decoding" in sys.modules:
+            return True
+        self.notify("Still loading the engine: try again in a moment.", severity="warning")
+        return False
+
     def command_settings(self, _: str) -> None:
+        if not self.engine_modules_ready():
+            return
         from assistant.core.decoding import DecodingSettings
         from assistant.tui.screens.settings import SettingsScreen
 
@@ -231,6 +242,8 @@ class InspectActions(_Base):
         self.push_screen(SettingsScreen(self.decoding or DecodingSettings()), applied)
 
     def command_preset(self, name: str) -> None:
+        if not self.engine_modules_ready():
+            return
         from assistant.core.decoding import preset
         from assistant.errors import UsageError
 
