@@ -216,3 +216,16 @@ async def test_a_session_that_cannot_start_is_reported_not_raised(tmp_path: Path
         await pilot.press("h", "i", "enter")
         block = await answered(pilot)
         assert block.error is not None and "disk full" in block.error
+
+
+async def test_page_keys_scroll_the_log_from_the_input(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 16)) as pilot:
+        for n in range(3):
+            await send(pilot, f"question {n}")
+            await answered(pilot)
+        log = app.log_view
+        await wait_until(pilot, lambda: log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y)
+        await pilot.press("pageup")
+        await wait_until(pilot, lambda: log.scroll_y < log.max_scroll_y)
+        assert app.focused is app.query_one("#input")

@@ -1,9 +1,10 @@
 """AssistantApp: composes the chat screen, owns the ChatSession, runs turns in workers.
 
-Startup stays light: the session (model, index, MCP servers) is built and loaded in a thread
-worker after the first frame, so the input is usable at once; heavy modules are imported there
-too. Inspection (token view, lookups, forks, /probs, /compare) and conversations (history,
-export) live in mixins beside this file.
+Startup stays light: the session (model, index, MCP servers) is built and loaded in a
+background thread after the first frame, so the input is usable at once; heavy modules are
+imported there too. Turns, lookups and exports run in Textual thread workers. Inspection
+(token view, lookups, forks, /probs, /compare) and conversations (history, export) live in
+mixins beside this file.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         Binding("ctrl+o", "command('history')", "history", priority=True),
         Binding("ctrl+e", "command('export')", "export", priority=True),
         Binding("ctrl+y", "command('copy')", "copy", show=False, priority=True),
+        Binding("pageup", "scroll_log(-1)", "scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_log(1)", "scroll down", show=False, priority=True),
     ]
 
     def __init__(
@@ -224,7 +227,13 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
     # ------------------------------------------------------------------ commands
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While a modal screen is open its own keys win.
-        return not (action == "command" and len(self.screen_stack) > 1)
+        return not (action in ("command", "scroll_log") and len(self.screen_stack) > 1)
+
+    def action_scroll_log(self, direction: int) -> None:
+        if direction < 0:
+            self.log_view.scroll_page_up()
+        else:
+            self.log_view.scroll_page_down()
 
     def action_command(self, name: str) -> None:
         getattr(self, f"command_{name}")("")
