@@ -17,11 +17,19 @@ from tests.test_tui_chat import answered, make_app, send, wait_until
 SIZE = (120, 44)
 
 
+async def steady(pilot: Pilot[Any]) -> None:
+    """Stop cursor blinking (a timer: the cursor's phase would differ between runs)."""
+    for screen in pilot.app.screen_stack:
+        for widget in screen.query("Input, TextArea"):
+            widget.cursor_blink = False  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
 async def _answer(pilot: Pilot[Any]) -> None:
     await send(pilot, "what does greedy decoding do?")
     await answered(pilot)
     pilot.app.header.tokens_per_s = 0  # type: ignore[attr-defined]  (a timing: not stable)
-    await pilot.pause()
+    await steady(pilot)
 
 
 def test_main_screen(snap_compare: Any, tmp_path: Path) -> None:
@@ -36,7 +44,7 @@ def test_token_view_with_cursor(snap_compare: Any, tmp_path: Path) -> None:
         await _answer(pilot)
         await pilot.press("ctrl+t", "right", "right", "right", "right", "right")
         await wait_until(pilot, lambda: app.token_panel.has_class("-shown"))
-        await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -50,7 +58,7 @@ def test_settings_with_a_validation_message(snap_compare: Any, tmp_path: Path) -
         await wait_until(pilot, lambda: type(app.screen).__name__ == "SettingsScreen")
         app.screen.query_one("#field-top_p").value = "1.5"  # type: ignore[attr-defined]
         await pilot.click("#apply")
-        await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -61,6 +69,6 @@ def test_approval_modal_over_a_tool_card(snap_compare: Any, tmp_path: Path) -> N
     async def run_before(pilot: Pilot[Any]) -> None:
         await send(pilot, "calc [bold]2+2")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ApprovalScreen")
-        await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
