@@ -29,8 +29,9 @@ def make_app(tmp_path: Path, **kwargs: object) -> tuple[AssistantApp, FakeSessio
     return AssistantApp(factory, export_dir=tmp_path / "exports"), session
 
 
-async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], tries: int = 500) -> None:
-    """Let the app process events until ``condition`` holds (no fixed sleeps)."""
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], tries: int = 3000) -> None:
+    """Let the app process events until ``condition`` holds (no fixed sleeps; gives up
+    after ``tries`` short pauses, about 30 s, so a broken app fails instead of hanging)."""
     for _ in range(tries):
         if condition():
             return
