@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,15 @@ class Postings:
 
     # -- search --------------------------------------------------------------------------------
 
+    @cached_property
+    def _rows(self) -> np.ndarray:
+        """Each posting's position in ``doc_ids`` (computed once per loaded generation)."""
+        return np.searchsorted(self.doc_ids, self.chunk_ids)
+
+    @cached_property
+    def _avgdl(self) -> float:
+        return float(self.doc_lens.mean()) if len(self.doc_lens) else 1.0
+
     def search(self, terms: list[str], n: int) -> list[tuple[int, float]]:
         """The ``n`` best chunks for the query terms, with their BM25 scores (all > 0)."""
         total = len(self.doc_ids)
@@ -98,7 +108,7 @@ class Postings:
         found = pos[self.vocab[pos] == query].tolist()
         if not found:
             return []
-        avgdl = float(self.doc_lens.mean()) or 1.0
+        avgdl = self._avgdl or 1.0
         rows_parts, weight_parts = [], []
         for p in found:
             start, end = int(self.indptr[p]), int(self.indptr[p + 1])
@@ -106,7 +116,7 @@ class Postings:
             if df == 0:
                 continue
             idf = np.log(1.0 + (total - df + 0.5) / (df + 0.5))
-            rows = np.searchsorted(self.doc_ids, self.chunk_ids[start:end])
+            rows = self._rows[start:end]
             tf = self.tfs[start:end]
             norm = tf + K1 * (1.0 - B + B * self.doc_lens[rows] / avgdl)
             rows_parts.append(rows)
