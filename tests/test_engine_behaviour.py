@@ -10,8 +10,8 @@ import torch
 from transformers import TopPLogitsWarper
 
 from assistant.core import DecodingSettings, Engine
-from assistant.core.decoding import PrefilteredTopPLogitsWarper
 from assistant.core.models import load_model
+from assistant.core.processors import PrefilteredTopPLogitsWarper
 from assistant.core.textstream import IncrementalDecoder
 from assistant.errors import ContextLengthError, ModelLoadError, UsageError
 

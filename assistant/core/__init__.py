@@ -10,15 +10,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assistant.core.decoding import PRESETS, DecodingSettings, build_processors, preset
+    from assistant.core.decoding import PRESETS, DecodingSettings, preset
     from assistant.core.engine import Engine, GenerationStream
     from assistant.core.models import LoadedModel, load_model
+    from assistant.core.processors import build_processors
     from assistant.core.types import Generation, Score, TokenProb, TokenStep
 
 _WHERE = {
     "PRESETS": "decoding",
     "DecodingSettings": "decoding",
-    "build_processors": "decoding",
+    "build_processors": "processors",
     "preset": "decoding",
     "Engine": "engine",
     "GenerationStream": "engine",
@@ -30,7 +31,20 @@ _WHERE = {
     "TokenStep": "types",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "PRESETS",
+    "DecodingSettings",
+    "Engine",
+    "Generation",
+    "GenerationStream",
+    "LoadedModel",
+    "Score",
+    "TokenProb",
+    "TokenStep",
+    "build_processors",
+    "load_model",
+    "preset",
+]
 
 
 def __getattr__(name: str) -> Any:

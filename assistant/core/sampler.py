@@ -9,7 +9,7 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from assistant.core.decoding import build_processors
+from assistant.core.processors import build_processors
 from assistant.core.textstream import IncrementalDecoder
 from assistant.core.types import TokenStep
 
