@@ -223,6 +223,12 @@ def test_train_produces_a_loadable_model(
     ids = tokenizer("Beam search keeps", return_tensors="pt").input_ids
     generated = model.generate(ids, max_new_tokens=5, do_sample=False, pad_token_id=0)
     assert generated.shape[1] == ids.shape[1] + 5
+    # ... and through the assistant's own engine, without falling back to the bundled model.
+    from assistant.core.engine import Engine
+
+    engine = Engine.load(str(out), allow_fallback=False, threads=1)
+    assert not engine.loaded.is_fallback
+    assert len(engine.score("Beam search keeps the best partial sequences.").logprobs) > 3
 
 
 def test_same_seed_same_losses_and_resume_continues_exactly(

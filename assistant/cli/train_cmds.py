@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--n-head", type=int, default=8)
     train.add_argument("--n-positions", type=int, default=1024, help="context length")
     train.add_argument("--vocab-size", type=int, default=8000)
-    train.add_argument("--dropout", type=float, default=0.1)
+    train.add_argument("--dropout", type=float, default=0.0)
     _common_flags(train, checkpoint_every=200)
     train.add_argument(
         "--qa-examples",
@@ -41,6 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also train on question-answer examples in the assistant's prompt format",
     )
     train.add_argument("--qa-count", type=int, default=0, help="QA examples (0: ~16 per passage)")
+    train.add_argument(
+        "--qa-loss",
+        choices=("all", "answers"),
+        default="all",
+        help="train on whole QA prompts (default) or on their answers only",
+    )
     train.set_defaults(func=run_train)
 
     tune = sub.add_parser(
@@ -105,6 +111,7 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
         checkpoint_every=args.checkpoint_every,
         qa_examples=args.qa_examples,
         qa_count=args.qa_count,
+        qa_loss=args.qa_loss,
         dropout=args.dropout,
     )
     return _run(args, settings, lambda progress: train_from_scratch(

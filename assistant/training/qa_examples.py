@@ -288,13 +288,18 @@ def _pairs_of(segments: Sequence[tuple[str, bool]]) -> list[tuple[str, str]]:
 Encoder = Callable[[str], tuple[list[int], list[tuple[int, int]]]]
 
 
-def tokenize_example(example: QAExample, encode: Encoder) -> tuple[list[int], list[int]]:
-    """Token ids and labels: the loss is taken on the answers only, not on the prompt.
+def tokenize_example(
+    example: QAExample, encode: Encoder, answers_only: bool = True
+) -> tuple[list[int], list[int]]:
+    """Token ids and labels: the loss is taken on the answers only, or on the whole text.
 
     The whole text is tokenized at once (as at inference) and a token is trained on when its
-    characters overlap an answer span.
+    characters overlap an answer span. Loss on the whole text also trains the passages (the
+    documents themselves), which a model trained from scratch on little text needs.
     """
     ids, offsets = encode(example.text)
+    if not answers_only:
+        return ids, list(ids)
     labels = [
         token
         if any(start < end_span and end > start_span for start_span, end_span in example.spans)

@@ -25,7 +25,7 @@ from assistant.training.qa_examples import (
     tokenize_example,
 )
 
-DOC_SHARE = 0.15  # fraction of training blocks that are running text when QA examples are on
+DOC_SHARE = 0.3  # fraction of training blocks that are running text when QA examples are on
 
 
 @dataclass
@@ -45,6 +45,7 @@ def build_training_data(
     block_size: int,
     qa_count: int,
     seed: int,
+    qa_answers_only: bool = True,
 ) -> TrainingData:
     """Running-text blocks, plus packed QA examples when ``qa_count`` > 0, and held-out blocks.
 
@@ -64,8 +65,11 @@ def build_training_data(
     data = TrainingData(blocks=list(text_blocks), heldout=heldout, text_blocks=len(text_blocks))
     if qa_count > 0:
         examples = qa_examples_for(split, qa_count, seed)
+        encode_offsets = offsets_encoder(tokenizer)
         qa_blocks, skipped = pack_examples(
-            (tokenize_example(ex, offsets_encoder(tokenizer)) for ex in examples), block_size, eos
+            (tokenize_example(ex, encode_offsets, qa_answers_only) for ex in examples),
+            block_size,
+            eos,
         )
         repeats = max(
             1, round(len(qa_blocks) * DOC_SHARE / (1 - DOC_SHARE) / max(1, len(text_blocks)))

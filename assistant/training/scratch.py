@@ -43,7 +43,8 @@ class ScratchOptions:
     checkpoint_every: int = 200
     qa_examples: bool = True
     qa_count: int = 0  # 0: about 16 per passage
-    dropout: float = 0.1
+    qa_loss: str = "all"  # "answers": loss on the answers only; "all": on the whole prompt too
+    dropout: float = 0.0
 
     def validate(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -99,7 +100,14 @@ def train_from_scratch(
     if options.qa_examples:
         answerable = sum(1 for p in training_passages(split) if p.sentences)
         qa_count = options.qa_count or 16 * answerable
-    data = build_training_data(split, tokenizer, options.block_size, qa_count, options.seed)
+    data = build_training_data(
+        split,
+        tokenizer,
+        options.block_size,
+        qa_count,
+        options.seed,
+        qa_answers_only=options.qa_loss == "answers",
+    )
 
     def write_model(folder: Path) -> None:
         model.save_pretrained(folder)
