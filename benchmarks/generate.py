@@ -148,22 +148,35 @@ def prompt_text(tokenizer: Any, n_tokens: int, seed: int) -> str:
 @dataclass
 class Run:
     first_token_s: float  # prompt in → first new token out (prefill + one step)
-    decode_tokens_per_s: float  # the tokens after the first, per second
+    decode_tokens_per_s: float  # the tokens after the first, per wall-clock second
+    decode_tokens_per_cpu_s: float  # the same per CPU second of this process (all threads)
     tokens: list[int]
 
 
-def _run_from_times(started: float, times: list[float], tokens: list[int]) -> Run:
-    decode = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else math.nan
-    return Run(times[0] - started, decode, tokens)
+Stamp = tuple[float, float]  # (wall clock, process CPU time)
+
+
+def _now() -> Stamp:
+    """Wall clock and CPU time: on a shared machine the CPU-time rate is the steadier one
+    (time spent waiting for a core does not count; memory contention still does)."""
+    return time.perf_counter(), time.process_time()
+
+
+def _run_from_times(started: Stamp, times: list[Stamp], tokens: list[int]) -> Run:
+    if len(times) < 2:
+        return Run(times[0][0] - started[0], math.nan, math.nan, tokens)
+    (wall0, cpu0), (wall1, cpu1) = times[0], times[-1]
+    steps = len(times) - 1
+    return Run(times[0][0] - started[0], steps / (wall1 - wall0), steps / (cpu1 - cpu0), tokens)
 
 
 def run_engine(engine: Engine, prompt: str, new_tokens: int) -> Run:
     settings = DecodingSettings(strategy="greedy", max_new_tokens=new_tokens, top_logprobs=5)
-    times: list[float] = []
+    times: list[Stamp] = []
     tokens: list[int] = []
-    started = time.perf_counter()
+    started = _now()
     for step in engine.stream(prompt, settings):
-        times.append(time.perf_counter())
+        times.append(_now())
         tokens.append(step.token_id)
     return _run_from_times(started, times, tokens)
 
@@ -173,7 +186,7 @@ class _TimingStreamer:
     prompt)."""
 
     def __init__(self) -> None:
-        self.times: list[float] = []
+        self.times: list[Stamp] = []
         self.tokens: list[int] = []
         self._prompt_seen = False
 
@@ -181,7 +194,7 @@ class _TimingStreamer:
         if not self._prompt_seen:
             self._prompt_seen = True
             return
-        self.times.append(time.perf_counter())
+        self.times.append(_now())
         self.tokens.extend(int(t) for t in value.reshape(-1).tolist())
 
     def end(self) -> None:
@@ -191,7 +204,7 @@ class _TimingStreamer:
 def run_hf(model: Any, prompt_ids: list[int], new_tokens: int, pad_id: int) -> Run:
     ids = torch.tensor([prompt_ids])
     streamer = _TimingStreamer()
-    started = time.perf_counter()
+    started = _now()
     with torch.inference_mode():
         model.generate(
             ids,
@@ -205,11 +218,11 @@ def run_hf(model: Any, prompt_ids: list[int], new_tokens: int, pad_id: int) -> R
 
 
 def run_ct2(generator: Any, prompt_tokens: list[str], new_tokens: int) -> Run:
-    times: list[float] = []
+    times: list[Stamp] = []
     tokens: list[int] = []
-    started = time.perf_counter()
+    started = _now()
     for step in generator.generate_tokens(prompt_tokens, max_length=new_tokens, sampling_topk=1):
-        times.append(time.perf_counter())
+        times.append(_now())
         tokens.append(step.token_id)
         if len(tokens) == new_tokens:
             break
@@ -220,7 +233,9 @@ def summarize(runs: list[Run]) -> dict[str, Any]:
     return {
         "tokens_per_s": round(statistics.median(r.decode_tokens_per_s for r in runs), 2),
         "first_token_ms": round(1000 * statistics.median(r.first_token_s for r in runs), 1),
+        "cpu_tokens_per_s": round(statistics.median(r.decode_tokens_per_cpu_s for r in runs), 2),
         "runs_tokens_per_s": [round(r.decode_tokens_per_s, 2) for r in runs],
+        "runs_cpu_tokens_per_s": [round(r.decode_tokens_per_cpu_s, 2) for r in runs],
         "runs_first_token_ms": [round(1000 * r.first_token_s, 1) for r in runs],
         "new_tokens": len(runs[-1].tokens),
     }
@@ -488,6 +503,7 @@ def ratios(
         engine_limit = paired_ratio(speed.get("engine_fp32"), limit["fp32"])
         int8_ct2 = paired_ratio(speed.get("engine_int8"), speed.get("ct2_int8"))
         fp32_median = statistics.median(speed["engine_fp32"])
+        cpu_speed = {k: [r.decode_tokens_per_cpu_s for r in v] for k, v in by.items()}
         out[str(n)] = {
             "engine_fp32/hf_generate": engine_hf,
             "engine_fp32/bandwidth_limit_fp32": engine_limit,
@@ -499,6 +515,20 @@ def ratios(
             ),
             "engine_int8/ct2_int8": int8_ct2,
             "engine_fp32/ct2_fp32": paired_ratio(speed.get("engine_fp32"), speed.get("ct2_fp32")),
+            "cpu_time": {  # the same comparisons per CPU second (steadier under load)
+                "engine_fp32/hf_generate": paired_ratio(
+                    cpu_speed.get("engine_fp32"), cpu_speed.get("hf_generate")
+                ),
+                "engine_int8/ct2_int8": paired_ratio(
+                    cpu_speed.get("engine_int8"), cpu_speed.get("ct2_int8")
+                ),
+                "engine_fp32/ct2_fp32": paired_ratio(
+                    cpu_speed.get("engine_fp32"), cpu_speed.get("ct2_fp32")
+                ),
+                "engine_fp32/bandwidth_limit_fp32 (best bandwidth)": round(
+                    statistics.median(cpu_speed["engine_fp32"]) / limits["fp32"], 3
+                ),
+            },
             "targets_met": {
                 "engine_fp32 >= 1.0x hf_generate": None if engine_hf is None else engine_hf >= 1.0,
                 "engine_fp32 >= 0.8x bandwidth limit": None
@@ -515,7 +545,8 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"prompt {n} tokens, {report['settings']['new_tokens']} new tokens (medians)")
         for name, row in by.items():
             print(
-                f"  {name:12s} {row['tokens_per_s']:8.2f} tok/s   "
+                f"  {name:12s} {row['tokens_per_s']:8.2f} tok/s "
+                f"({row['cpu_tokens_per_s']:8.2f} per CPU s)   "
                 f"first {row['first_token_ms']:8.1f} ms"
             )
         for key, value in report["ratios"][n].items():

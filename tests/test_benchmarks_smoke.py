@@ -37,9 +37,11 @@ def test_tiny_benchmark_json_structure(tmp_path: Path) -> None:
         assert set(rows) == expected
         for row in rows.values():
             assert row["tokens_per_s"] > 0 and row["first_token_ms"] > 0
+            assert row["cpu_tokens_per_s"] > 0
             assert row["new_tokens"] == report["settings"]["new_tokens"]
         ratios = report["ratios"][length]
         assert ratios["engine_fp32/hf_generate"] > 0
+        assert ratios["cpu_time"]["engine_fp32/hf_generate"] > 0
         assert set(ratios["targets_met"]) == {
             "engine_fp32 >= 1.0x hf_generate",
             "engine_fp32 >= 0.8x bandwidth limit",
