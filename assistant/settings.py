@@ -69,7 +69,9 @@ class Settings(BaseModel):
     chunk_tokens: int = Field(200, ge=16, le=8192)
     chunk_overlap: int = Field(32, ge=0, le=4096)
     hnsw_threshold: int = Field(50_000, ge=1)
-    index_commit_seconds: float = Field(30.0, ge=0, description="commit a long indexing run this often")
+    index_commit_seconds: float = Field(
+        30.0, ge=0, description="commit a long indexing run this often"
+    )
     max_file_mb: float = Field(25.0, gt=0, description="larger documents are skipped")
 
     # User directories
@@ -135,7 +137,9 @@ def load_settings(
     """Merge defaults, the config file, ASSISTANT_* variables and explicit overrides."""
     env = os.environ if environ is None else environ
     dirs = _user_dirs()
-    cfg_path = config_file or Path(env.get(ENV_PREFIX + "CONFIG", dirs["config_dir"] / "config.toml"))
+    cfg_path = config_file or Path(
+        env.get(ENV_PREFIX + "CONFIG", dirs["config_dir"] / "config.toml")
+    )
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for label, layer in (
