@@ -208,7 +208,7 @@ def load_model(
             hint = "" if source == str(bundled) else " (no bundled fallback available)"
             raise ModelLoadError(f"cannot load model {requested!r}: {exc}{hint}") from exc
         notice = fallback_notice(requested, str(exc))
-        log.warning(notice)
+        log.info(notice)  # callers show the notice once, in their own way
         tokenizer, model = _from_pretrained(str(bundled))
         source, is_fallback = str(bundled), True
     model.eval()
