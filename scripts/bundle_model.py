@@ -35,6 +35,12 @@ def card(state: dict[str, Any], rate: dict[str, Any], config: dict[str, Any], co
     weights = (TARGET / "model.safetensors").stat().st_size
     minutes = state["seconds"] / 60
     before, after = state["heldout_perplexity_before"], state["heldout_perplexity_after"]
+    loss = (
+        "The loss is taken on the answers only."
+        if options.get("qa_loss", "answers") == "answers"
+        else "The loss is taken on the whole prompt (passages, questions and answers)."
+    )
+    share = "about 15%" if options.get("qa_loss", "answers") == "answers" else "about 30%"
     return f"""# Bundled model: course-assistant-gpt2-small
 
 A small GPT-2 (`GPT2LMHeadModel`) trained from scratch by this project with `assistant train`
@@ -50,10 +56,10 @@ continuations; its one trained skill is answering from a passage placed in its p
 - {state["qa_examples"]:,} question-answer prompts built from the training paragraphs in the
   assistant's own retrieval format (`assistant/chat/template.py`: numbered context passages
   with sources, optional history, `Question:` / `Answer:`), 1-4 answered questions each, the
-  answer copied or cut from a shown passage, the gold passage among 0-3 distractors. The loss
-  is taken on the answers only. `corpus/QUESTIONS.jsonl` is not used for training.
+  answer copied or cut from a shown passage, the gold passage among 0-3 distractors. {loss}
+  `corpus/QUESTIONS.jsonl` is not used for training.
 - {state["train_blocks"]:,} training blocks of {options["block_size"]} tokens (running text
-  repeated to about 30% of them), {state["tokens_seen"]:,} tokens seen in training.
+  repeated to {share} of them), {state["tokens_seen"]:,} tokens seen in training.
 
 ## Architecture and size
 

@@ -175,6 +175,10 @@ def test_qa_examples_use_the_prompt_format_and_answer_from_the_context(
         assert "Question:" not in trained and "Context:" not in trained
         assert trained.endswith("<|endoftext|>")
         assert len(ids) == len(labels)
+        assert tokenize_example(example, offsets_encoder(tokenizer), answers_only=False) == (
+            ids,
+            ids,
+        )
 
 
 # --- checkpoints ----------------------------------------------------------------------------
