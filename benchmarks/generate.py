@@ -12,10 +12,9 @@ bytes read per token ÷ bandwidth), engine threads 1 vs 2, and the probability e
     .venv/bin/python benchmarks/generate.py --json          # the full run
     .venv/bin/python benchmarks/generate.py --tiny --json   # a seconds-long smoke run
 
-The default 3 repeats took ~9 min on the 2-core machine at a load average of 5 (about half
-of it the engine with 2 threads, which load makes ~5× slower); ``--repeats 1
---skip-threads`` is ~2 min. Timings are wall-clock on a shared machine: compare ratios
-within one run, not runs.
+The default (3 repeats) takes ~3.5 min on the 2-core machine when it is quiet and 6–9 min
+at a load average of 5; ``--repeats 1 --skip-threads`` about a third of that. Timings are
+wall-clock (and CPU time) on a shared machine: compare ratios within one run, not runs.
 """
 
 from __future__ import annotations
