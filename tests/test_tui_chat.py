@@ -230,3 +230,24 @@ async def test_page_keys_scroll_the_log_from_the_input(tmp_path: Path) -> None:
         await pilot.press("pageup")
         await wait_until(pilot, lambda: log.scroll_y < log.max_scroll_y)
         assert app.focused is app.query_one("#input")
+
+
+async def test_short_conversation_starts_at_the_top_and_long_one_follows_the_end(
+    tmp_path: Path,
+) -> None:
+    # Regression: anchoring a conversation shorter than the view drew it bottom-aligned
+    # (negative scroll_y) with stale cells beside it.
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "first question?")
+        await answered(pilot)
+        log = app.log_view
+        assert log.scroll_y == 0
+        assert app.query_one(UserMessage).region.y <= 3
+        for i in range(3):
+            await send(pilot, f"question {i}?")
+            await answered(pilot)
+        await wait_until(pilot, lambda: log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y)
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: not app.query(UserMessage))
+        assert log.scroll_y == 0 and not log.is_anchored

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -50,10 +51,26 @@ def palette_title(text: str) -> str:
 
 class MessageLog(VerticalScroll, can_focus=False):
     """The conversation; stays scrolled to the end while an answer streams. Not focusable
-    itself, so Tab goes straight to the messages (the mouse wheel still scrolls it)."""
+    itself, so Tab goes straight to the messages (the mouse wheel still scrolls it).
 
-    def on_mount(self) -> None:
-        self.anchor()
+    Anchored only once the conversation overflows the view: Textual's anchor sets
+    scroll_y = content bottom − view height, which goes negative for a short conversation
+    (drawn bottom-aligned over stale cells)."""
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self.follow_end()
+
+    def follow_end(self) -> None:
+        if (
+            not self.is_anchored
+            and self.virtual_size.height > self.scrollable_content_region.height
+        ):
+            self.anchor()
+
+    def clear(self) -> None:
+        """Remove every message and drop the anchor until the next overflow."""
+        self.anchor(False)
+        self.remove_children()
 
 
 class AssistantApp(InspectActions, ConversationActions, App[None]):

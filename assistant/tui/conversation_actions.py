@@ -73,7 +73,7 @@ class ConversationActions(_Base):
         self.runner.stop()
         if self.session is not None:
             self.session.new_conversation()
-        self.query_one("#log").remove_children()
+        self.log_view.clear()
         self.last_question = None
         self.notify("New conversation.")
 
@@ -104,7 +104,7 @@ class ConversationActions(_Base):
         self.runner.stop()
         messages = self.session.open_conversation(conversation_id)
         log = self.query_one("#log")
-        log.remove_children()
+        log.clear()
         self.last_question = None
         answered: set[int | None] = set()  # parents that already have an answer shown
         for message in messages:

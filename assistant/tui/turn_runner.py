@@ -37,7 +37,11 @@ class TurnRunner:
         self.block: AnswerBlock | None = None
         self.timer: Timer | None = None
         self.tokens = 0
+        # Token arrival times as the worker sees them: the UI drains in 20 Hz batches, so a
+        # fast model can deliver a whole answer in one batch (rate from UI time = nonsense).
         self.first_token_at: float | None = None
+        self.last_token_at: float | None = None
+        self.produced = 0
 
     @property
     def busy(self) -> bool:
@@ -49,12 +53,17 @@ class TurnRunner:
         """Run ``produce(stop_event)`` in a thread worker, rendering into ``block``."""
         self.block = block
         self.stop_event = threading.Event()
-        self.tokens, self.first_token_at = 0, None
+        self.tokens, self.first_token_at, self.last_token_at, self.produced = 0, None, None, 0
         stop_event, events = self.stop_event, self.events
 
         def work() -> None:
             try:
                 for event in produce(stop_event):
+                    if type(event).__name__ == "TokenGenerated":
+                        now = time.perf_counter()
+                        if self.first_token_at is None:
+                            self.first_token_at = now
+                        self.last_token_at, self.produced = now, self.produced + 1
                     events.put(event)
             except Exception as exc:  # the chat goes on: show what broke
                 from assistant.chat.events import TurnError
@@ -91,19 +100,19 @@ class TurnRunner:
             batch = []
         if batch:
             added = block.apply(batch)
-            if added and self.first_token_at is None:
-                self.first_token_at = time.perf_counter()
             self.tokens += added
+            self.app.log_view.call_after_refresh(self.app.log_view.follow_end)
             if added:
                 self.on_progress(self.tokens_per_second())
         if ended:
             self._finish(block)
 
     def tokens_per_second(self) -> float:
-        if self.first_token_at is None or self.tokens < 2:
+        """Decode rate: tokens after the first over the time between first and last."""
+        first, last, count = self.first_token_at, self.last_token_at, self.produced
+        if first is None or last is None or count < 2 or last <= first:
             return 0.0
-        elapsed = time.perf_counter() - self.first_token_at
-        return (self.tokens - 1) / elapsed if elapsed > 0 else 0.0
+        return (count - 1) / (last - first)
 
     def _finish(self, block: AnswerBlock) -> None:
         if self.timer is not None:
