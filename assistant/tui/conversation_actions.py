@@ -63,7 +63,7 @@ class ConversationActions(_Base):
     export_dir: Path
     last_question: str | None
 
-    def _log(self) -> Any:
+    def _message_log(self) -> Any:
         """The MessageLog (typed loosely: importing app.py here would be circular)."""
         return self.query_one("#log")
 
@@ -77,7 +77,7 @@ class ConversationActions(_Base):
         self.runner.stop()
         if self.session is not None:
             self.session.new_conversation()
-        self._log().clear()
+        self._message_log().clear()
         self.last_question = None
         self.notify("New conversation.")
 
@@ -107,7 +107,7 @@ class ConversationActions(_Base):
             return
         self.runner.stop()
         messages = self.session.open_conversation(conversation_id)
-        log = self._log()
+        log = self._message_log()
         log.clear()
         self.last_question = None
         answered: set[int | None] = set()  # parents that already have an answer shown
