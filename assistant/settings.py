@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import SettingsError
 
@@ -80,6 +80,16 @@ class Settings(BaseModel):
     cache_dir: Path = Field(default_factory=lambda: _user_dirs()["cache_dir"])
     log_dir: Path = Field(default_factory=lambda: _user_dirs()["log_dir"])
     index_dir: Path | None = Field(None, description="default: <data_dir>/index")
+
+    @field_validator(
+        "documents", "config_dir", "data_dir", "cache_dir", "log_dir", "index_dir", mode="after"
+    )
+    @classmethod
+    def _expand_home(cls, value: Any) -> Any:
+        """``~`` in a config file or variable means the user's home, as in a shell."""
+        if isinstance(value, list):
+            return [Path(v).expanduser() for v in value]
+        return Path(value).expanduser() if isinstance(value, Path) else value
 
     @property
     def index_path(self) -> Path:

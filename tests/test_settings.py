@@ -53,3 +53,9 @@ def test_invalid_env_and_broken_config_file(tmp_path: Path) -> None:
     broken.write_text("model = [unclosed")
     with pytest.raises(SettingsError, match="cannot read config file"):
         load_settings(environ={}, config_file=broken)
+
+
+def test_paths_expand_the_home_directory() -> None:
+    settings = load_settings({"documents": ["~/notes"], "index_dir": "~/idx"}, environ={})
+    assert settings.documents == [Path("~/notes").expanduser()]
+    assert settings.index_path == Path("~/idx").expanduser()
