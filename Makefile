@@ -20,7 +20,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH_PIN) 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import torch" 
+	$(BIN)/python -W ignore -c "import torch"
 	$(PIP) install -e . 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import assistant, transformers, faiss, mcp, textual"
 	touch $@
