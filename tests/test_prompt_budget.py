@@ -200,3 +200,14 @@ def test_max_prompt_tokens_caps_below_the_context(count: Any, tokenizer: Any) ->
     assert full.available == 960 and capped.available == 120
     assert full.prompt_tokens > 120 >= capped.prompt_tokens == count(prompt)
     assert capped.dropped and not full.dropped
+
+
+def test_tool_result_capped_before_budgeting_is_reported_cut(count: Any, tokenizer: Any) -> None:
+    results = ["calculator.evaluate: 2 ** 10 = 1024", "slow.big: 0000 [… cut: 9,000 omitted]"]
+    prompt, budget = build(
+        count, tokenizer, 1024, 64, tool_results=results, tool_results_capped=[False, True]
+    )
+    tools = [p for p in budget.parts if p.kind == "tools"]
+    assert [p.included for p in tools] == [True, True]
+    assert [p.cut for p in tools] == [False, True]  # fits whole, yet reported as cut
+    assert all(r in prompt for r in results)

@@ -203,7 +203,10 @@ def test_megabyte_tool_result_is_capped_for_the_prompt(session: ChatSession) -> 
     assert finished.ok and len(finished.text) == 1_000_000  # the user sees it all
     assert finished.truncated
     (budget,) = of_type(events, PromptBudget)
-    assert len(budget.prompt) < 6000 and " […]" in budget.prompt
+    # Capped either by the tool-result cap (a 1024-token model has room for the capped copy)
+    # or, on a small-context model, cut again on a token boundary by the budget.
+    assert len(budget.prompt) < 6000
+    assert any(marker in budget.prompt for marker in ("cut: 996,000", " […]"))
     (part,) = [p for p in budget.parts if p.kind == "tools"]
     assert part.included and part.cut and budget.prompt_tokens <= budget.available
     (done,) = of_type(events, TurnDone)

@@ -87,6 +87,7 @@ def build_prompt(
     max_new_tokens: int,
     cutter: TokenCutter | None = None,
     max_prompt_tokens: int | None = None,
+    tool_results_capped: Sequence[bool] = (),
 ) -> tuple[str, PromptBudget]:
     """Render the largest prompt that fits, and the budget report behind it.
 
@@ -95,6 +96,8 @@ def build_prompt(
     (question, answer) pairs oldest first. ``cutter`` makes exact token-boundary cuts (pass
     ``TokenizerCutter(tokenizer)``); without it cuts are found with ``count_tokens`` alone.
     ``max_prompt_tokens`` caps the prompt below the context (prefill time grows with it).
+    ``tool_results_capped[i]`` says tool result i was already size-capped before budgeting,
+    so the report shows it as cut even when the capped copy fits.
     Raises ContextLengthError when not even a shortened question fits.
     """
     budget = context_length - max_new_tokens
@@ -133,6 +136,7 @@ def build_prompt(
     # 2. Tool results, 3. passages by score: whole if they fit, else cut at the end.
     for i, result in enumerate(tool_results, start=1):
         part = _Part("tools", f"tool result {i}: {_label(result)}", count_tokens(result))
+        part.cut = i <= len(tool_results_capped) and bool(tool_results_capped[i - 1])
         parts.append(part)
         _admit_cuttable(builder, part, result, cut, builder.tools.append)
     ordered = sorted(

@@ -248,6 +248,7 @@ class ChatSession:
             record.text,
             passages=record.passages,
             tool_results=record.tool_texts,
+            tool_results_capped=record.tool_texts_capped,
             history=self.history_pairs(),
             count_tokens=counter.count,
             context_length=counter.context_length,

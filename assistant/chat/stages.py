@@ -86,6 +86,7 @@ def run_tools(
         text_for_model, cut = prompt_text(call, result, limit)
         if text_for_model is not None:
             record.tool_texts.append(text_for_model)
+            record.tool_texts_capped.append(cut)
         record.tool_calls.append(
             {
                 "call_id": call_id,

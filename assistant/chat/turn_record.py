@@ -41,6 +41,7 @@ class TurnRecord:
     timing: dict[str, float] = field(default_factory=dict)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     tool_texts: list[str] = field(default_factory=list)  # what the model sees of them
+    tool_texts_capped: list[bool] = field(default_factory=list)  # size-capped copies
     passages: list[Any] = field(default_factory=list)
     budget: PromptBudget | None = None
     steps: list[TokenStep] = field(default_factory=list)
