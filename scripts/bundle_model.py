@@ -40,14 +40,23 @@ def card(state: dict[str, Any], rate: dict[str, Any], config: dict[str, Any], co
         if options.get("qa_loss", "answers") == "answers"
         else "The loss is taken on the whole prompt (passages, questions and answers)."
     )
-    share = "about 15%" if options.get("qa_loss", "answers") == "answers" else "about 30%"
+    share = "about 30%"  # DOC_SHARE in assistant/training/runs.py
+    skill = (
+        "It was trained to answer from a passage placed in its prompt, and with the passage "
+        "given it does so for the share of questions shown under Evaluation."
+        if rate["answer_rate"] >= 0.2
+        else "It was trained on prompts in the assistant's retrieval format, but with the "
+        "compute spent (minutes on a shared CPU) it has not learned to answer from the passage "
+        "yet: see the answer rate under Evaluation. More steps (`--steps`, `--resume`) or a GPU "
+        "are what it needs."
+    )
     return f"""# Bundled model: course-assistant-gpt2-small
 
 A small GPT-2 (`GPT2LMHeadModel`) trained from scratch by this project with `assistant train`
 on the course notes in `corpus/`. It is the offline fallback: the engine loads it when the
 configured model (e.g. `gpt2`) cannot be loaded, and says so. It is a toy next to GPT-2: it
-has seen about {state["bytes"] / 1000:.0f} kB of text, so expect fluent-looking but often wrong
-continuations; its one trained skill is answering from a passage placed in its prompt.
+has seen about {state["bytes"] / 1000:.0f} kB of text, so expect repetitive, often wrong
+continuations. {skill}
 
 ## Data
 
