@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 
+from mcp_servers.calculator.evaluator import ALLOWED_BINARY_OPS
 from mcp_servers.calculator.evaluator import CONSTANTS as CALCULATOR_CONSTANTS
 from mcp_servers.calculator.evaluator import FUNCTIONS as CALCULATOR_FUNCTIONS
 
@@ -80,17 +81,6 @@ _WORD_OPERATORS = [
     (re.compile(r"(?<=\d),(?=\d{3}(?!\d))"), ""),
 ]
 _MAX_CHARS = 300  # longer "expressions" are prose, not questions
-_BINARY_OPS = (
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.Div,
-    ast.FloorDiv,
-    ast.Mod,
-    ast.Pow,
-    ast.LShift,
-    ast.RShift,
-)
 
 
 def _normalize(text: str) -> str:
@@ -110,7 +100,7 @@ def _is_arithmetic(node: ast.AST) -> bool:
     if isinstance(node, ast.UnaryOp):
         return isinstance(node.op, ast.UAdd | ast.USub) and _is_arithmetic(node.operand)
     if isinstance(node, ast.BinOp):
-        return isinstance(node.op, _BINARY_OPS) and all(
+        return isinstance(node.op, ALLOWED_BINARY_OPS) and all(
             _is_arithmetic(side) for side in (node.left, node.right)
         )
     if isinstance(node, ast.Call):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -29,6 +28,7 @@ from assistant.training.progress import TrainingProgress
 from assistant.training.runs import (
     RunReport,
     build_training_data,
+    options_from_state,
     publish_model,
     report_skipped,
     training_passages,
@@ -96,14 +96,6 @@ def _wrap_lora(model: PreTrainedModel, options: FinetuneOptions) -> torch.nn.Mod
     return get_peft_model(model, config)
 
 
-def _options_from_state(state: dict[str, Any], steps: int | None) -> FinetuneOptions:
-    stored = dict(state["run"]["options"])
-    stored["data_dir"], stored["out_dir"] = Path(stored["data_dir"]), Path(stored["out_dir"])
-    if steps is not None:
-        stored["steps"] = steps
-    return FinetuneOptions(**stored)
-
-
 def finetune(
     options: FinetuneOptions,
     resume: bool = False,
@@ -114,7 +106,7 @@ def finetune(
     if resume and checkpoint is None:
         raise DataError(f"nothing to resume: no checkpoint under {options.out_dir}")
     if checkpoint is not None:
-        options = _options_from_state(read_state(checkpoint), steps_override)
+        options = options_from_state(read_state(checkpoint), steps_override, FinetuneOptions)
     options.validate()
     corpus = read_documents(options.data_dir)
     split = split_heldout(corpus)

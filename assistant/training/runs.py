@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from transformers import PreTrainedTokenizerBase
 
@@ -92,6 +92,21 @@ def encoder(tokenizer: PreTrainedTokenizerBase) -> Callable[[str], list[int]]:
     if backend is not None:
         return lambda text: list(backend.encode(text, add_special_tokens=False).ids)
     return lambda text: list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+OptionsT = TypeVar("OptionsT")
+
+
+def options_from_state(
+    state: dict[str, Any], steps: int | None, options_type: Callable[..., OptionsT]
+) -> OptionsT:
+    """The options a checkpointed run was started with (they rebuild exactly the same data
+    and model); only the number of steps may change on resume."""
+    stored = dict(state["run"]["options"])
+    stored["data_dir"], stored["out_dir"] = Path(stored["data_dir"]), Path(stored["out_dir"])
+    if steps is not None:
+        stored["steps"] = steps
+    return options_type(**stored)
 
 
 def report_skipped(corpus: Corpus, progress: TrainingProgress | None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
@@ -18,6 +17,7 @@ from assistant.training.progress import TrainingProgress
 from assistant.training.runs import (
     RunReport,
     build_training_data,
+    options_from_state,
     publish_model,
     qa_examples_for,
     report_skipped,
@@ -61,14 +61,6 @@ class ScratchOptions:
             )
 
 
-def _options_from_state(state: dict[str, Any], steps: int | None) -> ScratchOptions:
-    stored = dict(state["run"]["options"])
-    stored["data_dir"], stored["out_dir"] = Path(stored["data_dir"]), Path(stored["out_dir"])
-    if steps is not None:
-        stored["steps"] = steps
-    return ScratchOptions(**stored)
-
-
 def train_from_scratch(
     options: ScratchOptions,
     resume: bool = False,
@@ -80,8 +72,7 @@ def train_from_scratch(
     if resume and checkpoint is None:
         raise DataError(f"nothing to resume: no checkpoint under {options.out_dir}")
     if checkpoint is not None:
-        # The stored options rebuild exactly the same data and model; only --steps may change.
-        options = _options_from_state(read_state(checkpoint), steps_override)
+        options = options_from_state(read_state(checkpoint), steps_override, ScratchOptions)
     options.validate()
     corpus = read_documents(options.data_dir)
     split = split_heldout(corpus)

@@ -112,7 +112,7 @@ _TOKEN_RE = re.compile(
     re.VERBOSE | re.ASCII,  # ASCII digits and spaces only: what Python's parser accepts
 )
 
-_ALLOWED_BINARY_OPS = (
+ALLOWED_BINARY_OPS = (
     ast.Add,
     ast.Sub,
     ast.Mult,
@@ -125,7 +125,7 @@ _ALLOWED_BINARY_OPS = (
 )
 _ALLOWED_UNARY_OPS = (ast.UAdd, ast.USub)
 # Operator and context nodes are leaves that carry no value; they are allowed but not counted.
-_MARKER_NODES = (*_ALLOWED_BINARY_OPS, *_ALLOWED_UNARY_OPS, ast.Load)
+_MARKER_NODES = (*ALLOWED_BINARY_OPS, *_ALLOWED_UNARY_OPS, ast.Load)
 _VALUE_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Call)
 
 
@@ -267,7 +267,7 @@ def _check_tree(tree: ast.Expression, limits: CalculatorLimits) -> None:
 
 
 def _check_node(node: ast.AST) -> None:
-    if isinstance(node, ast.BinOp) and not isinstance(node.op, _ALLOWED_BINARY_OPS):
+    if isinstance(node, ast.BinOp) and not isinstance(node.op, ALLOWED_BINARY_OPS):
         raise CalculationSyntaxError(f"operator not allowed: {type(node.op).__name__}")
     if isinstance(node, ast.UnaryOp) and not isinstance(node.op, _ALLOWED_UNARY_OPS):
         raise CalculationSyntaxError(f"operator not allowed: {type(node.op).__name__}")
