@@ -189,6 +189,8 @@ async def test_settings_validation_presets_and_next_turn(tmp_path: Path) -> None
         await pilot.pause()
         assert screen.query_one("#field-temperature").value == "0.7"  # type: ignore[attr-defined]
         screen.query_one("#field-seed").value = "7"  # type: ignore[attr-defined]
+        # A Button ignores clicks during its 0.2 s press effect: wait for it to end.
+        await wait_until(pilot, lambda: not screen.query_one("#apply").has_class("-active"))
         await pilot.click("#apply")
         await wait_until(pilot, lambda: app.screen is not screen)
         assert app.decoding is not None
