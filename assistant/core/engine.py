@@ -11,13 +11,14 @@ import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
 
 from assistant.core.decoding import DecodingSettings
 from assistant.core.models import LoadedModel, load_model
-from assistant.core.textstream import IncrementalDecoder, StopMatcher
+from assistant.core.textstream import StopMatcher
 from assistant.core.tokens import TokenTexts
 from assistant.core.types import FinishReason, Generation, Score, TokenProb, TokenStep
 from assistant.errors import ContextLengthError, UsageError
@@ -263,7 +264,7 @@ class GenerationStream:
             if stopped:
                 if pending and allowed > released:  # the step in which the stop string begins
                     first = pending[0]
-                    cut = _replace_text(first, first.text[: allowed - released])
+                    cut = replace(first, text=first.text[: allowed - released])
                     self.steps.append(cut)
                     yield cut
                 self.finish_reason = "stop"
@@ -273,10 +274,4 @@ class GenerationStream:
             yield out
 
 
-def _replace_text(step: TokenStep, text: str) -> TokenStep:
-    from dataclasses import replace
-
-    return replace(step, text=text)
-
-
-__all__ = ["Engine", "GenerationStream", "IncrementalDecoder"]
+__all__ = ["Engine", "GenerationStream"]
