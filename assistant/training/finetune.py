@@ -20,17 +20,16 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from assistant.errors import DataError, ModelLoadError, UsageError
-from assistant.training.checkpoint import latest_checkpoint, read_state
+from assistant.errors import ModelLoadError, UsageError
 from assistant.training.data import read_documents, split_heldout
 from assistant.training.loop import LoopConfig, train_loop
 from assistant.training.progress import TrainingProgress
 from assistant.training.runs import (
     RunReport,
     build_training_data,
-    options_from_state,
     publish_model,
     report_skipped,
+    resume_point,
     training_passages,
 )
 
@@ -102,11 +101,9 @@ def finetune(
     steps_override: int | None = None,
     progress: TrainingProgress | None = None,
 ) -> RunReport:
-    checkpoint = latest_checkpoint(options.out_dir) if resume else None
-    if resume and checkpoint is None:
-        raise DataError(f"nothing to resume: no checkpoint under {options.out_dir}")
-    if checkpoint is not None:
-        options = options_from_state(read_state(checkpoint), steps_override, FinetuneOptions)
+    options, checkpoint = resume_point(
+        options, options.out_dir, resume, steps_override, FinetuneOptions
+    )
     options.validate()
     corpus = read_documents(options.data_dir)
     split = split_heldout(corpus)

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 from transformers import PreTrainedTokenizerBase
 
-from assistant.training.checkpoint import CHECKPOINTS, STATE_FILE
+from assistant.errors import DataError
+from assistant.training.checkpoint import CHECKPOINTS, STATE_FILE, latest_checkpoint, read_state
 from assistant.training.data import Block, Corpus, Split, pack_examples, pack_stream, token_stream
 from assistant.training.loop import LoopResult
 from assistant.training.progress import TrainingProgress
@@ -97,16 +98,28 @@ def encoder(tokenizer: PreTrainedTokenizerBase) -> Callable[[str], list[int]]:
 OptionsT = TypeVar("OptionsT")
 
 
-def options_from_state(
-    state: dict[str, Any], steps: int | None, options_type: Callable[..., OptionsT]
-) -> OptionsT:
-    """The options a checkpointed run was started with (they rebuild exactly the same data
-    and model); only the number of steps may change on resume."""
-    stored = dict(state["run"]["options"])
+def resume_point(
+    options: OptionsT,
+    out_dir: Path,
+    resume: bool,
+    steps: int | None,
+    options_type: Callable[..., OptionsT],
+) -> tuple[OptionsT, Path | None]:
+    """The options to run with and the checkpoint to continue from (None: a fresh run).
+
+    On resume the stored options are used (they rebuild exactly the same data and model);
+    only the number of steps may change.
+    """
+    checkpoint = latest_checkpoint(out_dir) if resume else None
+    if resume and checkpoint is None:
+        raise DataError(f"nothing to resume: no checkpoint under {out_dir}")
+    if checkpoint is None:
+        return options, None
+    stored = dict(read_state(checkpoint)["run"]["options"])
     stored["data_dir"], stored["out_dir"] = Path(stored["data_dir"]), Path(stored["out_dir"])
     if steps is not None:
         stored["steps"] = steps
-    return options_type(**stored)
+    return options_type(**stored), checkpoint
 
 
 def report_skipped(corpus: Corpus, progress: TrainingProgress | None) -> None:

@@ -9,18 +9,17 @@ from pathlib import Path
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
 
-from assistant.errors import DataError, UsageError
-from assistant.training.checkpoint import latest_checkpoint, read_state
+from assistant.errors import UsageError
 from assistant.training.data import Split, read_documents, split_heldout
 from assistant.training.loop import LoopConfig, train_loop
 from assistant.training.progress import TrainingProgress
 from assistant.training.runs import (
     RunReport,
     build_training_data,
-    options_from_state,
     publish_model,
     qa_examples_for,
     report_skipped,
+    resume_point,
     training_passages,
 )
 from assistant.training.tokenizer_training import train_tokenizer
@@ -68,11 +67,9 @@ def train_from_scratch(
     progress: TrainingProgress | None = None,
 ) -> RunReport:
     """Train and save a model into ``options.out_dir``; see ``train_cmds`` for the CLI."""
-    checkpoint = latest_checkpoint(options.out_dir) if resume else None
-    if resume and checkpoint is None:
-        raise DataError(f"nothing to resume: no checkpoint under {options.out_dir}")
-    if checkpoint is not None:
-        options = options_from_state(read_state(checkpoint), steps_override, ScratchOptions)
+    options, checkpoint = resume_point(
+        options, options.out_dir, resume, steps_override, ScratchOptions
+    )
     options.validate()
     corpus = read_documents(options.data_dir)
     split = split_heldout(corpus)
