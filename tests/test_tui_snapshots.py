@@ -58,6 +58,11 @@ def test_settings_with_a_validation_message(snap_compare: Any, tmp_path: Path) -
         await wait_until(pilot, lambda: type(app.screen).__name__ == "SettingsScreen")
         app.screen.query_one("#field-top_p").value = "1.5"  # type: ignore[attr-defined]
         await pilot.click("#apply")
+        # The error shows at once; the Button's 0.2 s press effect may or may not have ended
+        # when the picture is taken: wait for it, or the button's colour depends on speed.
+        field = app.screen.query_one("#field-top_p")
+        await wait_until(pilot, lambda: field.has_class("-invalid"))
+        await wait_until(pilot, lambda: not app.screen.query_one("#apply").has_class("-active"))
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
