@@ -20,12 +20,14 @@ from dataclasses import dataclass
 
 from assistant.chat.template import ANSWER_CUE, ContextPassage, render_prompt
 from assistant.training.data import IGNORE_INDEX, Document
+from assistant.training.word_swap import WordSwapper, apply_swaps
 
 MAX_PASSAGE_WORDS = 160
 CONTEXT_WORD_BUDGET = 240
 MAX_ANSWER_WORDS = 40
 MIN_ANSWER_WORDS = 5
 END_OF_TEXT = "<|endoftext|>"
+SWAPPED_WORD_SHARE = 0.5  # of the distinct content words and numbers of a swapped example
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`*])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
@@ -43,6 +45,8 @@ whom why will with would you your it's that's there's uses used use using make m
 way ways many two three first second new also see notes note example instead usually
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# Words of the prompt template itself never change in a swapped example.
+_PROTECTED = _STOPWORDS | frozenset(_WORD.findall(render_prompt("", [ContextPassage("", "")])))
 
 
 @dataclass(frozen=True)
@@ -213,18 +217,28 @@ def _shown(passage: Passage, rng: random.Random) -> ContextPassage:
     return ContextPassage(passage.source, passage.text)
 
 
-def build_examples(passages: Sequence[Passage], count: int, seed: int) -> list[QAExample]:
+def build_examples(
+    passages: Sequence[Passage], count: int, seed: int, swap_share: float = 0.0
+) -> list[QAExample]:
     """``count`` prompts, reproducible from ``seed``, each with 1-4 answered questions.
 
     Earlier questions of a prompt are rendered as chat history, so one prompt trains several
-    answers (the loss is taken on every answer grounded in the shown passages).
+    answers (the loss is taken on every answer grounded in the shown passages). About
+    ``swap_share`` of the prompts get word swaps (see ``word_swap``), so that their answers
+    can only be copied from the passage, not recalled.
     """
     answerable = [p for p in passages if p.sentences]
     if not answerable:
         return []
     rng = random.Random(seed)
     scorer = _TermScorer(passages)
-    return [_example(answerable, passages, scorer, rng) for _ in range(count)]
+    # The scorer has already counted every term of every sentence: its single words are the
+    # swap vocabulary.
+    swapper = WordSwapper((t for t in scorer.df if " " not in t), _PROTECTED)
+    return [
+        _example(answerable, passages, scorer, rng, swapper if rng.random() < swap_share else None)
+        for _ in range(count)
+    ]
 
 
 def _example(
@@ -232,6 +246,7 @@ def _example(
     passages: Sequence[Passage],
     scorer: _TermScorer,
     rng: random.Random,
+    swapper: WordSwapper | None = None,
 ) -> QAExample:
     golds = rng.sample(list(answerable), min(len(answerable), rng.choice((1, 1, 1, 2))))
     n_questions = rng.choice((1, 2, 3, 4))
@@ -249,12 +264,20 @@ def _example(
             shown.append(candidate)
             words += len(candidate.text.split())
     rng.shuffle(shown)
-    segments: list[tuple[str, bool]] = []  # (text, trained on it)
+    past: tuple[str, str] | None = None
     if rng.random() < 0.1:
         # An earlier turn about something not in the context: kept, but not trained on.
-        past = rng.choice(list(answerable))
-        q, a = _question_and_answer(past, rng.choice(past.sentences), scorer, rng)
-        segments += [(f"Question: {q}\n{ANSWER_CUE}", False), (f" {a}\n\n", False)]
+        earlier = rng.choice(list(answerable))
+        past = _question_and_answer(earlier, rng.choice(earlier.sentences), scorer, rng)
+    context = [_shown(p, rng) for p in shown]
+    if swapper is not None:
+        texts = [c.text for c in context] + [t for pair in pairs for t in pair]
+        table = swapper.table(texts, SWAPPED_WORD_SHARE, rng)
+        context = [ContextPassage(c.source, apply_swaps(c.text, table)) for c in context]
+        pairs = [(apply_swaps(q, table), apply_swaps(a, table)) for q, a in pairs]
+    segments: list[tuple[str, bool]] = []  # (text, trained on it)
+    if past is not None:
+        segments += [(f"Question: {past[0]}\n{ANSWER_CUE}", False), (f" {past[1]}\n\n", False)]
     for q, a in pairs[:-1]:
         segments += [(f"Question: {q}\n{ANSWER_CUE}", False), (f" {a}\n\n", True)]
     question, answer = pairs[-1]
@@ -262,7 +285,6 @@ def _example(
         (f"Question: {question}\n{ANSWER_CUE}", False),
         (f" {answer}\n\n{END_OF_TEXT}", True),
     ]
-    context = [_shown(p, rng) for p in shown]
     head = render_prompt("", context)
     head = head[: head.rindex("Question:")]
     text = head + "".join(t for t, _ in segments)
