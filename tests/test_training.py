@@ -150,14 +150,15 @@ def test_packing_labels_padding_and_positions() -> None:
 # --- QA examples ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("swap_share", [0.0, 1.0])
 def test_qa_examples_use_the_prompt_format_and_answer_from_the_context(
-    notes_dir: Path, tiny_model_dir: Path
+    notes_dir: Path, tiny_model_dir: Path, swap_share: float
 ) -> None:
     corpus = read_documents(notes_dir)
     passages = [p for doc in corpus.documents for p in document_passages(doc)]
     assert passages[0].source == "notes/attention.md:5-6"
-    examples = build_examples(passages, 40, seed=3)
-    assert examples == build_examples(passages, 40, seed=3)
+    examples = build_examples(passages, 40, seed=3, swap_share=swap_share)
+    assert examples == build_examples(passages, 40, seed=3, swap_share=swap_share)
     assert len(examples) == 40
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     for example in examples:
@@ -269,6 +270,7 @@ def test_same_seed_same_losses_and_resume_continues_exactly(
     assert code == 0
     assert resumed["resumed_from_step"] == 3
     assert resumed["losses"] == full["losses"]
+    assert resumed["tokens_seen"] == full["tokens_seen"]  # counted across both legs
     assert resumed["heldout_loss_after"] == pytest.approx(full["heldout_loss_after"], abs=1e-5)
 
 
@@ -279,6 +281,30 @@ def test_resume_without_checkpoint_and_bad_flags_are_clear_errors(
     assert code == 1 and "nothing to resume" in err
     code, _, err = run_cli(train_argv(notes_dir, tmp_path / "x", "--block-size", "4096"), capsys)
     assert code == 2 and "--block-size" in err
+    for flag, value in (
+        ("--qa-swap", "1.5"),
+        ("--text-share", "1"),
+        ("--copy-share", "-0.1"),
+        ("--copy-warmup", "5"),  # without --copy-share there is nothing to warm up on
+    ):
+        code, _, err = run_cli(train_argv(notes_dir, tmp_path / "x", flag, value), capsys)
+        assert code == 2 and flag in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_with_word_swaps_and_copy_blocks(
+    notes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = train_argv(
+        notes_dir, tmp_path / "m", "--qa-swap", "0.5", "--copy-share", "0.25", "--copy-warmup", "2"
+    )
+    code, report, _ = run_cli(argv, capsys)
+    assert code == 0
+    # A quarter of the blocks are copy blocks; the rest are the usual text and QA blocks.
+    assert abs(report["copy_blocks"] - 0.25 * report["train_blocks"]) <= 1
+    state = json.loads((tmp_path / "m" / "training_state.json").read_text(encoding="utf-8"))
+    assert state["run"]["options"]["qa_swap"] == 0.5  # stored, so --resume rebuilds the same data
+    _, plain, _ = run_cli(train_argv(notes_dir, tmp_path / "p"), capsys)
+    assert plain["copy_blocks"] == 0 and plain["losses"] != report["losses"]
 
 
 def test_empty_data_folder_exits_1_with_one_line(

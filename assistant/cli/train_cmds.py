@@ -47,6 +47,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="all",
         help="train on whole QA prompts (default) or on their answers only",
     )
+    train.add_argument(
+        "--qa-swap",
+        type=float,
+        default=0.0,
+        help="share of QA examples whose content words and numbers are swapped for others "
+        "(so the answer can only be copied from the passage, not recalled); default 0",
+    )
+    train.add_argument(
+        "--text-share",
+        type=float,
+        default=0.3,
+        help="share of training blocks that are running text when QA examples are on",
+    )
+    train.add_argument(
+        "--copy-share",
+        type=float,
+        default=0.0,
+        help="share of synthetic copy blocks (random token runs and their repeats) that teach "
+        "the model to copy from its context; default 0",
+    )
+    train.add_argument(
+        "--copy-warmup",
+        type=int,
+        default=0,
+        help="train the first STEPS steps on copy blocks only (needs --copy-share)",
+    )
     train.set_defaults(func=run_train)
 
     tune = sub.add_parser(
@@ -113,6 +139,10 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
         qa_count=args.qa_count,
         qa_loss=args.qa_loss,
         dropout=args.dropout,
+        qa_swap=args.qa_swap,
+        text_share=args.text_share,
+        copy_share=args.copy_share,
+        copy_warmup=args.copy_warmup,
     )
     return _run(args, settings, lambda progress: train_from_scratch(
         options, resume=args.resume, steps_override=args.steps, progress=progress

@@ -54,6 +54,10 @@ class LoopConfig:
     # Shift the positions of running-text blocks by a random offset, so that a model trained
     # on short blocks still learns every position embedding up to its context length.
     position_offsets: bool = False
+    # A curriculum: the first ``lead_steps`` steps draw only from the last ``lead_blocks``
+    # blocks (synthetic copy blocks, so copying is learned before it is needed).
+    lead_steps: int = 0
+    lead_blocks: int = 0
 
     @property
     def warmup(self) -> int:
@@ -89,12 +93,17 @@ def lr_factor(step: int, config: LoopConfig) -> float:
 
 
 class BatchSchedule:
-    """Which blocks make up the batch of each step: a fresh shuffle of all blocks per epoch."""
+    """Which blocks make up the batch of each step: a fresh shuffle of all blocks per epoch
+    (after ``lead_steps`` steps drawn at random from the last ``lead_blocks`` blocks)."""
 
-    def __init__(self, n_blocks: int, batch_size: int, seed: int) -> None:
+    def __init__(
+        self, n_blocks: int, batch_size: int, seed: int, lead_steps: int = 0, lead_blocks: int = 0
+    ) -> None:
         self.n = n_blocks
         self.batch_size = batch_size
         self.seed = seed
+        self.lead_steps = lead_steps if 0 < lead_blocks <= n_blocks else 0
+        self.lead_blocks = lead_blocks
         self._orders: dict[int, list[int]] = {}
 
     def _order(self, epoch: int) -> list[int]:
@@ -105,7 +114,11 @@ class BatchSchedule:
         return self._orders[epoch]
 
     def indices(self, step: int) -> list[int]:
-        first = step * self.batch_size
+        if step < self.lead_steps:
+            rng = random.Random(f"{self.seed}:lead:{step}")
+            first_lead = self.n - self.lead_blocks
+            return [first_lead + rng.randrange(self.lead_blocks) for _ in range(self.batch_size)]
+        first = (step - self.lead_steps) * self.batch_size
         return [self._order(i // self.n)[i % self.n] for i in range(first, first + self.batch_size)]
 
 
@@ -195,7 +208,7 @@ def train_loop(
     optimizer = torch.optim.AdamW(
         params, lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.95)
     )
-    start, losses, before, seconds_before = 0, [], math.nan, 0.0
+    start, losses, before, seconds_before, tokens_before = 0, [], math.nan, 0.0, 0
     checkpoint = latest_checkpoint(out_dir) if resume else None
     if checkpoint is not None:
         from assistant.training.checkpoint import read_state
@@ -204,10 +217,13 @@ def train_loop(
         load_optimizer(optimizer, checkpoint)
         start, losses = int(state["step"]), list(state["losses"])
         before, seconds_before = float(state["heldout_loss_before"]), float(state["seconds"])
+        tokens_before = int(state.get("tokens_seen", 0))
     if math.isnan(before):
         before = heldout_loss(model, heldout_blocks[: config.max_eval_blocks])
 
-    schedule = BatchSchedule(len(train_blocks), config.batch_size, config.seed)
+    schedule = BatchSchedule(
+        len(train_blocks), config.batch_size, config.seed, config.lead_steps, config.lead_blocks
+    )
     n_positions = int(getattr(getattr(model, "config", None), "n_positions", 0) or 0)
     started = time.monotonic()
     tokens = 0
@@ -218,6 +234,7 @@ def train_loop(
             "losses": losses,
             "heldout_loss_before": before,
             "seconds": seconds_before + time.monotonic() - started,
+            "tokens_seen": tokens_before + tokens,
             "loop": asdict(config),
             "run": run_info,
         }
@@ -277,5 +294,5 @@ def train_loop(
         heldout_loss_before=before,
         heldout_loss_after=after,
         seconds=seconds_before + time.monotonic() - started,
-        tokens_seen=tokens,
+        tokens_seen=tokens_before + tokens,
     )

@@ -14,6 +14,7 @@ from transformers import PreTrainedTokenizerBase
 
 from assistant.errors import DataError
 from assistant.training.checkpoint import CHECKPOINTS, STATE_FILE, latest_checkpoint, read_state
+from assistant.training.copy_blocks import copy_blocks
 from assistant.training.data import Block, Corpus, Split, pack_examples, pack_stream, token_stream
 from assistant.training.loop import LoopResult
 from assistant.training.progress import TrainingProgress
@@ -26,7 +27,7 @@ from assistant.training.qa_examples import (
     tokenize_example,
 )
 
-DOC_SHARE = 0.3  # fraction of training blocks that are running text when QA examples are on
+DOC_SHARE = 0.3  # default fraction of training blocks that are running text with QA examples
 
 
 @dataclass
@@ -38,6 +39,7 @@ class TrainingData:
     qa_examples: int = 0
     qa_skipped: int = 0
     text_repeats: int = 1
+    copy_blocks: int = 0
 
 
 def build_training_data(
@@ -47,11 +49,17 @@ def build_training_data(
     qa_count: int,
     seed: int,
     qa_answers_only: bool = True,
+    qa_swap_share: float = 0.0,
+    text_share: float = DOC_SHARE,
+    copy_share: float = 0.0,
+    context: int = 0,
 ) -> TrainingData:
     """Running-text blocks, plus packed QA examples when ``qa_count`` > 0, and held-out blocks.
 
-    Text blocks are repeated so they stay about DOC_SHARE of what the model sees: a small
-    folder gives far fewer text tokens than QA tokens.
+    Text blocks are repeated so they stay about ``text_share`` of what the model sees: a small
+    folder gives far fewer text tokens than QA tokens. ``copy_share`` > 0 adds that share of
+    synthetic copy blocks (see ``copy_blocks``) drawn from the documents' tokens, placed at
+    positions below ``context`` (the model's n_positions).
     """
     eos = tokenizer.eos_token_id
     if eos is None:
@@ -59,13 +67,12 @@ def build_training_data(
 
     encode = encoder(tokenizer)
 
-    text_blocks = pack_stream(
-        token_stream((d.text for d in split.train), encode, eos), block_size, eos
-    )
+    text_ids = token_stream((d.text for d in split.train), encode, eos)
+    text_blocks = pack_stream(text_ids, block_size, eos)
     heldout = pack_stream(token_stream(split.heldout, encode, eos), block_size, eos, min_tail=2)
     data = TrainingData(blocks=list(text_blocks), heldout=heldout, text_blocks=len(text_blocks))
     if qa_count > 0:
-        examples = qa_examples_for(split, qa_count, seed)
+        examples = qa_examples_for(split, qa_count, seed, qa_swap_share)
         encode_offsets = offsets_encoder(tokenizer)
         qa_blocks, skipped = pack_examples(
             (tokenize_example(ex, encode_offsets, qa_answers_only) for ex in examples),
@@ -73,11 +80,16 @@ def build_training_data(
             eos,
         )
         repeats = max(
-            1, round(len(qa_blocks) * DOC_SHARE / (1 - DOC_SHARE) / max(1, len(text_blocks)))
+            1, round(len(qa_blocks) * text_share / (1 - text_share) / max(1, len(text_blocks)))
         )
         data.blocks = text_blocks * repeats + qa_blocks
         data.qa_blocks, data.qa_examples, data.qa_skipped = len(qa_blocks), len(examples), skipped
         data.text_repeats = repeats
+    if copy_share > 0:
+        count = round(len(data.blocks) * copy_share / (1 - copy_share))
+        pool = [t for t in text_ids if t != eos]
+        copies = copy_blocks(count, block_size, pool, seed, context)
+        data.blocks, data.copy_blocks = data.blocks + copies, len(copies)
     return data
 
 
@@ -155,8 +167,10 @@ def quiet_transformers() -> None:
     logging.disable_progress_bar()
 
 
-def qa_examples_for(split: Split, count: int, seed: int) -> list[QAExample]:
-    return build_examples(training_passages(split), count, seed)
+def qa_examples_for(
+    split: Split, count: int, seed: int, swap_share: float = 0.0
+) -> list[QAExample]:
+    return build_examples(training_passages(split), count, seed, swap_share)
 
 
 def publish_model(out_dir: Path, write_model: Any, summary: dict[str, Any]) -> None:
@@ -202,6 +216,7 @@ class RunReport:
             "train_blocks": len(self.data.blocks),
             "heldout_blocks": len(self.data.heldout),
             "qa_examples": self.data.qa_examples,
+            "copy_blocks": self.data.copy_blocks,
             "first_loss": r.losses[0] if r.losses else None,
             "final_loss": round(sum(tail) / len(tail), 4) if tail else None,
             "heldout_loss_before": round(r.heldout_loss_before, 4),

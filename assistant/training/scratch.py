@@ -14,6 +14,7 @@ from assistant.training.data import Split, read_documents, split_heldout
 from assistant.training.loop import LoopConfig, train_loop
 from assistant.training.progress import TrainingProgress
 from assistant.training.runs import (
+    DOC_SHARE,
     RunReport,
     build_training_data,
     publish_model,
@@ -44,6 +45,10 @@ class ScratchOptions:
     qa_count: int = 0  # 0: about 16 per passage
     qa_loss: str = "all"  # "answers": loss on the answers only; "all": on the whole prompt too
     dropout: float = 0.0
+    qa_swap: float = 0.0  # share of QA examples with word swaps (answers only copyable)
+    text_share: float = DOC_SHARE  # running-text share of the blocks when QA examples are on
+    copy_share: float = 0.0  # share of synthetic copy blocks (see training/copy_blocks.py)
+    copy_warmup: int = 0  # first steps train on copy blocks only
 
     def validate(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -54,6 +59,14 @@ class ScratchOptions:
             raise UsageError(
                 f"--n-embd ({self.n_embd}) must be divisible by --n-head ({self.n_head})"
             )
+        if not 0.0 <= self.qa_swap <= 1.0:
+            raise UsageError("--qa-swap must be between 0 and 1")
+        if not 0.0 < self.text_share < 1.0:
+            raise UsageError("--text-share must be between 0 and 1 (exclusive)")
+        if not 0.0 <= self.copy_share < 1.0:
+            raise UsageError("--copy-share must be at least 0 and below 1")
+        if self.copy_warmup < 0 or (self.copy_warmup and not self.copy_share):
+            raise UsageError("--copy-warmup must be 0 or more and needs --copy-share above 0")
         if self.vocab_size < 260:
             raise UsageError(
                 "--vocab-size must be at least 260 (256 bytes + merges + <|endoftext|>)"
@@ -95,6 +108,10 @@ def train_from_scratch(
         qa_count,
         options.seed,
         qa_answers_only=options.qa_loss == "answers",
+        qa_swap_share=options.qa_swap,
+        text_share=options.text_share,
+        copy_share=options.copy_share,
+        context=options.n_positions,
     )
 
     def write_model(folder: Path) -> None:
@@ -108,13 +125,16 @@ def train_from_scratch(
         seed=options.seed,
         checkpoint_every=options.checkpoint_every,
         position_offsets=options.block_size < options.n_positions,
+        lead_steps=options.copy_warmup,
+        lead_blocks=data.copy_blocks,
     )
     options_json = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
     run_info = {"command": "train", "options": options_json}
     if progress is not None:
         progress.message(
             f"{len(corpus.documents)} documents, {len(data.blocks)} training blocks "
-            f"({data.qa_examples} QA examples), {len(data.heldout)} held-out blocks"
+            f"({data.qa_examples} QA examples, {data.copy_blocks} copy blocks), "
+            f"{len(data.heldout)} held-out blocks"
         )
     result = train_loop(
         model, data.blocks, data.heldout, config, options.out_dir, write_model, run_info,
