@@ -71,3 +71,18 @@ def test_rejects_non_positive_counts() -> None:
     )
     assert done.returncode == 2
     assert "must be ≥ 1" in done.stderr
+
+
+def test_copy_skill_benchmark_reports_every_loss_for_the_bundled_model() -> None:
+    script = SCRIPT.parent / "copy_skill.py"
+    bundled = SCRIPT.parent.parent / "assistant" / "resources" / "model"
+    command = [sys.executable, str(script), str(bundled), "--json", "--examples", "3"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    config = json.loads((bundled / "config.json").read_text(encoding="utf-8"))
+    assert report["uniform_loss"] == round(math.log(config["vocab_size"]), 3)
+    assert 0 < report["unigram_entropy"] < report["uniform_loss"]
+    for key in ("answer_loss_plain", "answer_loss_swapped", "copy_loss_short", "copy_loss_long"):
+        assert math.isfinite(report[key]) and report[key] > 0
