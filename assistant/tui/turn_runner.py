@@ -36,7 +36,6 @@ class TurnRunner:
         self.stop_event = threading.Event()
         self.block: AnswerBlock | None = None
         self.timer: Timer | None = None
-        self.tokens = 0
         # Token arrival times as the worker sees them: the UI drains in 20 Hz batches, so a
         # fast model can deliver a whole answer in one batch (rate from UI time = nonsense).
         self.first_token_at: float | None = None
@@ -53,13 +52,15 @@ class TurnRunner:
         """Run ``produce(stop_event)`` in a thread worker, rendering into ``block``."""
         self.block = block
         self.stop_event = threading.Event()
-        self.tokens, self.first_token_at, self.last_token_at, self.produced = 0, None, None, 0
+        self.first_token_at, self.last_token_at, self.produced = None, None, 0
         stop_event, events = self.stop_event, self.events
 
         def work() -> None:
+            from assistant.chat.events import TokenGenerated
+
             try:
                 for event in produce(stop_event):
-                    if type(event).__name__ == "TokenGenerated":
+                    if isinstance(event, TokenGenerated):
                         now = time.perf_counter()
                         if self.first_token_at is None:
                             self.first_token_at = now
@@ -100,7 +101,6 @@ class TurnRunner:
             batch = []
         if batch:
             added = block.apply(batch)
-            self.tokens += added
             self.app.log_view.call_after_refresh(self.app.log_view.follow_end)
             if added:
                 self.on_progress(self.tokens_per_second())
