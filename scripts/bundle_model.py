@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -40,15 +41,27 @@ def card(state: dict[str, Any], rate: dict[str, Any], config: dict[str, Any], co
         if options.get("qa_loss", "answers") == "answers"
         else "The loss is taken on the whole prompt (passages, questions and answers)."
     )
-    share = "about 30%"  # DOC_SHARE in assistant/training/runs.py
+    share = f"about {options.get('text_share', 0.3):.0%}"
+    swap = options.get("qa_swap", 0.0)
+    if swap:
+        loss += (
+            f" In about {swap:.0%} of the prompts half of the distinct content words and numbers"
+            " are swapped for other words of the notes and other numbers, the same way in"
+            " passages, question and answer, so those answers can only be copied from the"
+            " passage, not recalled from memory."
+        )
+    threads = re.search(r"--threads (\d+)", command)
+    thread_text = f"{threads[1] if threads else 'default'} torch thread(s)"
     skill = (
         "It was trained to answer from a passage placed in its prompt, and with the passage "
         "given it does so for the share of questions shown under Evaluation."
         if rate["answer_rate"] >= 0.2
-        else "It was trained on prompts in the assistant's retrieval format, but with the "
-        "compute spent (minutes on a shared CPU) it has not learned to answer from the passage "
-        "yet: see the answer rate under Evaluation. More steps (`--steps`, `--resume`) or a GPU "
-        "are what it needs."
+        else "It was trained on prompts in the assistant's retrieval format, but it has not "
+        "learned to copy answers from the passage: the few answers it gets right (see "
+        "Evaluation) come as much from what it memorised of the notes. Copying needs induction "
+        "heads, which a model this small forms only after thousands of steps of copy practice "
+        "(`--copy-share`, `--copy-warmup`) and then needs more steps again to use them on "
+        "passages: more compute than this model was given."
     )
     return f"""# Bundled model: course-assistant-gpt2-small
 
@@ -86,7 +99,7 @@ continuations. {skill}
 
 - {state["steps"]} steps, batch {options["batch_size"]}, AdamW (betas 0.9/0.95, weight decay
   0.01), peak learning rate {options["lr"]}, linear warmup and decay, gradient clipping 1.0,
-  dropout {options["dropout"]}, seed {options["seed"]}; CPU, 2 torch threads.
+  dropout {options["dropout"]}, seed {options["seed"]}; CPU, {thread_text}.
 - Training time: {minutes:.1f} minutes ({state["seconds"]:.0f} s) on a shared 2-core CPU.
 - Final training loss (mean of the last 20 steps): {state["final_loss"]}.
 
