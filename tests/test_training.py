@@ -305,6 +305,10 @@ def test_train_with_word_swaps_and_copy_blocks(
     assert state["run"]["options"]["qa_swap"] == 0.5  # stored, so --resume rebuilds the same data
     _, plain, _ = run_cli(train_argv(notes_dir, tmp_path / "p"), capsys)
     assert plain["copy_blocks"] == 0 and plain["losses"] != report["losses"]
+    # A share too small for this folder still gives one copy block (the warm-up is not dropped).
+    argv = train_argv(notes_dir, tmp_path / "s", "--copy-share", "0.001", "--copy-warmup", "2")
+    _, small, _ = run_cli(argv, capsys)
+    assert small["copy_blocks"] == 1
 
 
 def test_empty_data_folder_exits_1_with_one_line(

@@ -86,7 +86,8 @@ def build_training_data(
         data.qa_blocks, data.qa_examples, data.qa_skipped = len(qa_blocks), len(examples), skipped
         data.text_repeats = repeats
     if copy_share > 0:
-        count = round(len(data.blocks) * copy_share / (1 - copy_share))
+        # At least one, so a small folder still gets the copy blocks (and warm-up) asked for.
+        count = max(1, round(len(data.blocks) * copy_share / (1 - copy_share)))
         pool = [t for t in text_ids if t != eos]
         copies = copy_blocks(count, block_size, pool, seed, context)
         data.blocks, data.copy_blocks = data.blocks + copies, len(copies)
