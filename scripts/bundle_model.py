@@ -50,6 +50,16 @@ def card(state: dict[str, Any], rate: dict[str, Any], config: dict[str, Any], co
             " passages, question and answer, so those answers can only be copied from the"
             " passage, not recalled from memory."
         )
+    copies = ""
+    if state.get("copy_blocks"):
+        warmup = options.get("copy_warmup", 0)
+        copies = (
+            f"\n- {state['copy_blocks']:,} synthetic copy blocks (`--copy-share`"
+            f" {options['copy_share']}): runs of 4-48 tokens drawn from the notes' token"
+            " frequencies, each followed by its exact repeat, as packed examples at random"
+            " positions of the context; the loss is on the repeats."
+            + (f" The first {warmup:,} steps saw copy blocks only." if warmup else "")
+        )
     threads = re.search(r"--threads (\d+)", command)
     thread_text = f"{threads[1] if threads else 'default'} torch thread(s)"
     skill = (
@@ -79,7 +89,7 @@ continuations. {skill}
   assistant's own retrieval format (`assistant/chat/template.py`: numbered context passages
   with sources, optional history, `Question:` / `Answer:`), 1-4 answered questions each, the
   answer copied or cut from a shown passage, the gold passage among 0-3 distractors. {loss}
-  `corpus/QUESTIONS.jsonl` is not used for training.
+  `corpus/QUESTIONS.jsonl` is not used for training.{copies}
 - {state["train_blocks"]:,} training blocks of {options["block_size"]} tokens (running text
   repeated to {share} of them), {state["tokens_seen"]:,} tokens seen in training.
 
