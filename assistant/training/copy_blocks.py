@@ -13,7 +13,9 @@ on a 2-layer toy model (vocabulary 4,348, uniform loss 8.4 nats): 128-token wind
 at 8.1 nats after 1,000 steps; 32-token windows reached 6.0 after 500 steps with the same tokens
 per step. Each pair starts at a random position below ``context``, not at 0: copying needs a
 previous-token head, which with learned position embeddings is learned per position. With every
-pair at positions 0-95, the 4 x 128 model copied there and not across a 512-token context.
+pair at positions 0-95, the 4 x 128 model copied there and not across a 512-token context
+(benchmarks/copy_skill.py after a 2,500-step copy-only warm-up: short 1.1 nats, long 7.9-8.1).
+Spread pairs are learned more slowly: after a 4,000-step warm-up short 3.8, long 6.8 nats.
 """
 
 from __future__ import annotations
