@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant.training.copy_blocks import MAX_RUN, MIN_RUN  # noqa: E402
+from assistant.training.qa_examples import SWAPPED_WORD_SHARE  # noqa: E402
+
 TARGET = REPO / "assistant" / "resources" / "model"
 MODEL_FILES = (
     "config.json",
@@ -45,18 +50,18 @@ def card(state: dict[str, Any], rate: dict[str, Any], config: dict[str, Any], co
     swap = options.get("qa_swap", 0.0)
     if swap:
         loss += (
-            f" In about {swap:.0%} of the prompts half of the distinct content words and numbers"
-            " are swapped for other words of the notes and other numbers, the same way in"
-            " passages, question and answer, so those answers can only be copied from the"
-            " passage, not recalled from memory."
+            f" In about {swap:.0%} of the prompts {SWAPPED_WORD_SHARE:.0%} of the distinct content"
+            " words and numbers are swapped for other words of the notes and other numbers, the"
+            " same way in passages, question and answer, so those answers can only be copied from"
+            " the passage, not recalled from memory."
         )
     copies = ""
     if state.get("copy_blocks"):
         warmup = options.get("copy_warmup", 0)
         copies = (
             f"\n- {state['copy_blocks']:,} synthetic copy blocks (`--copy-share`"
-            f" {options['copy_share']}): runs of 4-48 tokens drawn from the notes' token"
-            " frequencies, each followed by its exact repeat, as packed examples at random"
+            f" {options['copy_share']}): runs of {MIN_RUN}-{MAX_RUN} tokens drawn from the notes'"
+            " token frequencies, each followed by its exact repeat, as packed examples at random"
             " positions of the context; the loss is on the repeats."
             + (f" The first {warmup:,} steps saw copy blocks only." if warmup else "")
         )
