@@ -7,21 +7,19 @@ logprob, rank and raw alternatives come from one extra forward pass over the cho
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from assistant.core.decoding import hf_generate_kwargs
+from assistant.core.request import DecodeRequest
 from assistant.core.sampler import rank_of
 from assistant.core.textstream import IncrementalDecoder
 from assistant.core.types import FinishReason, TokenStep
 
 if TYPE_CHECKING:
     import threading
-
-    from assistant.core.engine import GenerationStream
 
 
 class EventStoppingCriteria(StoppingCriteria):
@@ -37,11 +35,11 @@ class EventStoppingCriteria(StoppingCriteria):
 
 
 @torch.inference_mode()
-def beam_steps(stream: GenerationStream) -> tuple[Iterator[TokenStep], FinishReason]:
-    engine, settings = stream.engine, stream.settings
-    model = engine.model
-    eos = engine.eos_token_id
-    prompt = torch.tensor([stream.prompt_ids])
+def beam_steps(request: DecodeRequest) -> tuple[list[TokenStep], FinishReason, float]:
+    """The best beam's steps, why it ended, and HF's length-normalised sequence score."""
+    settings, model = request.settings, request.model
+    eos = request.eos_token_id
+    prompt = torch.tensor([request.prompt_ids])
     out = model.generate(
         prompt,
         attention_mask=torch.ones_like(prompt),
@@ -50,7 +48,7 @@ def beam_steps(stream: GenerationStream) -> tuple[Iterator[TokenStep], FinishRea
         return_dict_in_generate=True,
         pad_token_id=eos,
         eos_token_id=eos,
-        stopping_criteria=StoppingCriteriaList([EventStoppingCriteria(stream.stop_event)]),
+        stopping_criteria=StoppingCriteriaList([EventStoppingCriteria(request.stop_event)]),
     )
     transition = model.compute_transition_scores(
         out.sequences, out.scores, out.beam_indices, normalize_logits=False
@@ -60,20 +58,21 @@ def beam_steps(stream: GenerationStream) -> tuple[Iterator[TokenStep], FinishRea
     if eos in generated:
         length = generated.index(eos) + 1
     generated = generated[:length]
-    stream.sequence_score = float(out.sequences_scores[0])
+    sequence_score = float(out.sequences_scores[0])
 
     reason: FinishReason = "length"
     if generated and generated[-1] == eos:
         reason = "eos"
-    elif stream.stop_event.is_set():
+    elif request.stop_event.is_set():
         reason = "cancelled"
 
     steps: list[TokenStep] = []
     if generated:
-        full = torch.tensor([stream.prompt_ids + generated])
+        full = torch.tensor([request.prompt_ids + generated])
         logits = model(input_ids=full, use_cache=False).logits[0, prompt.shape[1] - 1 : -1].float()
         raw_logprobs = torch.log_softmax(logits, dim=-1)
-        decoder = IncrementalDecoder(engine.decode)
+        decoder = IncrementalDecoder(request.decode)
+        texts = request.token_texts
         k = settings.top_logprobs
         for t, token in enumerate(generated):
             beam = int(out.beam_indices[0, t])
@@ -86,9 +85,9 @@ def beam_steps(stream: GenerationStream) -> tuple[Iterator[TokenStep], FinishRea
                     logprob=float(raw_logprobs[t, token]),
                     processed_logprob=float(transition[t]),
                     rank=rank_of(logits[t], token),
-                    top=engine._top(raw_logprobs[t], k),
-                    top_processed=engine._top(processed, k),
-                    token=engine.token_texts.text(token),
+                    top=texts.top(raw_logprobs[t], k),
+                    top_processed=texts.top(processed, k),
+                    token=texts.text(token),
                 )
             )
-    return iter(steps), reason
+    return steps, reason, sequence_score

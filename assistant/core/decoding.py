@@ -13,6 +13,11 @@ from assistant.errors import UsageError
 
 Strategy = Literal["greedy", "sample", "beam"]
 STRATEGIES: tuple[str, ...] = ("greedy", "sample", "beam")
+# Grounding in the passages of the prompt (see core/grounding.py): off; copy (the passage-copy
+# distribution mixed into the model's); copy+cad (also context-aware decoding, Shi et al. 2023:
+# (1+α)·log p(y | passages, question) − α·log p(y | question)).
+Grounding = Literal["off", "copy", "copy+cad"]
+GROUNDING_MODES: tuple[str, ...] = ("off", "copy", "copy+cad")
 MAX_TOP_LOGPROBS = 20
 
 # (low, high, low inclusive, high inclusive) for each numeric field; messages quote these.
@@ -28,6 +33,9 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "max_new_tokens": (1, 4096, True, True),
     "seed": (0, 2**63 - 1, True, True),
     "top_logprobs": (0, MAX_TOP_LOGPROBS, True, True),
+    "copy_strength": (0.0, 1.0, False, True),
+    "cad_alpha": (0.0, 10.0, True, True),
+    "grounded_sentences": (1, 100, True, True),
 }
 _INT_FIELDS = {
     "top_k",
@@ -36,6 +44,7 @@ _INT_FIELDS = {
     "max_new_tokens",
     "seed",
     "top_logprobs",
+    "grounded_sentences",
 }
 
 
@@ -62,6 +71,14 @@ class DecodingSettings:
     stop: tuple[str, ...] = field(default_factory=tuple)
     seed: int | None = None
     top_logprobs: int = 5
+    # Grounding applies only when the caller gives passages (the chat and `ask` do).
+    grounding: Grounding = "off"
+    copy_strength: float = 0.9  # λ's ceiling: λ = strength · m / (m + 1) at match length m
+    cad_alpha: float = 0.5  # copy+cad only: guidance scale 1 + α
+    # End at the end of a copied sentence (the grounded_sentences-th, or its passage's last)
+    # once the model's own continuation leaves the passages.
+    grounded_stop: bool = True
+    grounded_sentences: int = 2
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -89,6 +106,21 @@ class DecodingSettings:
                     f"invalid decoding setting {name!r}: must be "
                     f"{_range_text(low, high, low_incl, high_incl)} (got {value!r})"
                 )
+        if self.grounding not in GROUNDING_MODES:
+            raise UsageError(
+                f"invalid decoding setting 'grounding': must be one of "
+                f"{', '.join(GROUNDING_MODES)} (got {self.grounding!r})"
+            )
+        if self.grounding != "off" and self.strategy == "beam":
+            raise UsageError(
+                "invalid decoding setting 'grounding': beam search runs without grounding "
+                "(use greedy or sample, or set grounding to off)"
+            )
+        if not isinstance(self.grounded_stop, bool):
+            raise UsageError(
+                f"invalid decoding setting 'grounded_stop': must be true or false "
+                f"(got {self.grounded_stop!r})"
+            )
         if self.strategy == "beam" and self.num_beams < 2:
             raise UsageError("invalid decoding setting 'num_beams': beam search needs ≥ 2 beams")
         if not isinstance(self.stop, tuple) or not all(isinstance(s, str) and s for s in self.stop):

@@ -7,17 +7,21 @@ processors; greedy output equals HF ``generate`` token for token.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 
+from assistant.core.beam import beam_steps
 from assistant.core.decoding import DecodingSettings
+from assistant.core.grounding import GroundingInput, PassageCopyProcessor, build_copy_processor
 from assistant.core.models import LoadedModel, load_model
+from assistant.core.processors import build_processors
+from assistant.core.request import DecodeRequest
+from assistant.core.sampler import sample_steps
 from assistant.core.textstream import StopMatcher
 from assistant.core.tokens import TokenTexts
 from assistant.core.types import FinishReason, Generation, Score, TokenProb, TokenStep
@@ -84,16 +88,6 @@ class Engine:
         if not isinstance(text, str) or not text.strip():
             raise UsageError(f"empty {what}: give some text")
 
-    def _top(self, logprobs: torch.Tensor, k: int) -> tuple[TokenProb, ...]:
-        if k <= 0:
-            return ()
-        values, indices = torch.topk(logprobs, k)
-        return tuple(
-            TokenProb(int(i), self.token_texts.text(int(i)), math.exp(float(v)), float(v))
-            for v, i in zip(values.tolist(), indices.tolist(), strict=True)
-            if v > -math.inf
-        )
-
     # ------------------------------------------------------------------ next token
     @torch.inference_mode()
     def next_token_distribution(self, text: str, k: int = 10) -> list[TokenProb]:
@@ -105,7 +99,7 @@ class Engine:
         with self.lock:
             out = self.model(input_ids=torch.tensor([ids]), logits_to_keep=1, use_cache=False)
         logprobs = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-        return list(self._top(logprobs, min(k, logprobs.numel())))
+        return list(self.token_texts.top(logprobs, min(k, logprobs.numel())))
 
     # ------------------------------------------------------------------ prompt fitting
     def fit_prompt(self, prompt: str, max_new_tokens: int) -> tuple[list[int], int]:
@@ -133,19 +127,63 @@ class Engine:
         prompt: str,
         settings: DecodingSettings | None = None,
         stop_event: threading.Event | None = None,
+        grounding: GroundingInput | None = None,
     ) -> GenerationStream:
-        """Iterate TokenSteps as they are decided; the stream object keeps the outcome."""
+        """Iterate TokenSteps as they are decided; the stream object keeps the outcome.
+
+        ``grounding`` (the question and the prompt's passages) is used when
+        ``settings.grounding`` is not "off": each step then carries its provenance."""
         settings = settings or DecodingSettings()
         ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens)
-        return GenerationStream(self, ids, truncated, settings, stop_event)
+        copy, guidance = self._grounding(settings, grounding, ids)
+        request = DecodeRequest(
+            model=self.model,
+            prompt_ids=ids,
+            settings=settings,
+            stop_event=stop_event or threading.Event(),
+            token_texts=self.token_texts,
+            decode=self.decode,
+            eos_token_id=self.eos_token_id,
+            processors=build_processors(settings, guidance=guidance, copy=copy),
+            copy=copy,
+        )
+        return GenerationStream(self.lock, request, truncated)
+
+    def _grounding(
+        self, settings: DecodingSettings, grounding: GroundingInput | None, ids: list[int]
+    ) -> tuple[PassageCopyProcessor | None, Any]:
+        """The copy processor and the context-aware guidance processor, where they apply."""
+        if settings.grounding == "off" or grounding is None or settings.strategy == "beam":
+            return None, None
+        copy = build_copy_processor(
+            self.tokenizer,
+            grounding,
+            len(ids),
+            settings.copy_strength,
+            settings.grounded_sentences,
+        )
+        guidance = None
+        negative = grounding.unconditional_prompt
+        if settings.grounding == "copy+cad" and negative and negative.strip():
+            from transformers import UnbatchedClassifierFreeGuidanceLogitsProcessor
+
+            room = self.context_length - settings.max_new_tokens
+            negative_ids = self.encode(negative)[-room:]
+            guidance = UnbatchedClassifierFreeGuidanceLogitsProcessor(
+                1.0 + settings.cad_alpha,
+                self.model,
+                cast(torch.LongTensor, torch.tensor([negative_ids])),
+            )
+        return copy, guidance
 
     def generate(
         self,
         prompt: str,
         settings: DecodingSettings | None = None,
         stop_event: threading.Event | None = None,
+        grounding: GroundingInput | None = None,
     ) -> Generation:
-        stream = self.stream(prompt, settings, stop_event)
+        stream = self.stream(prompt, settings, stop_event, grounding)
         for _ in stream:
             pass
         return stream.result()
@@ -189,19 +227,13 @@ class Engine:
 class GenerationStream:
     """Iterator of TokenSteps for one generation; afterwards ``result()`` is the Generation."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        prompt_ids: list[int],
-        truncated: int,
-        settings: DecodingSettings,
-        stop_event: threading.Event | None,
-    ) -> None:
-        self.engine = engine
-        self.prompt_ids = prompt_ids
+    def __init__(self, lock: threading.Lock, request: DecodeRequest, truncated: int) -> None:
+        self.lock = lock  # the engine's: one generation at a time
+        self.request = request
+        self.prompt_ids = request.prompt_ids
         self.truncated_prompt_tokens = truncated
-        self.settings = settings
-        self.stop_event = stop_event or threading.Event()
+        self.settings = request.settings
+        self.stop_event = request.stop_event
         self.steps: list[TokenStep] = []
         self.finish_reason: FinishReason | None = None
         self.sequence_score: float | None = None
@@ -209,6 +241,11 @@ class GenerationStream:
         self.seconds = 0.0
         self._started = 0.0
         self._iter: Iterator[TokenStep] | None = None
+
+    @property
+    def grounded(self) -> bool:
+        """Whether the passages steer this generation (each step has its provenance)."""
+        return self.request.copy is not None
 
     def __iter__(self) -> Iterator[TokenStep]:
         if self._iter is None:
@@ -232,26 +269,29 @@ class GenerationStream:
         )
 
     def _run(self) -> Iterator[TokenStep]:
-        from assistant.core.beam import beam_steps
-        from assistant.core.sampler import sample_steps
-
         started = self._started = time.perf_counter()
-        with self.engine.lock:
+        with self.lock:
             if self.settings.strategy == "beam":
-                raw_steps, reason = beam_steps(self)
+                steps, reason, self.sequence_score = beam_steps(self.request)
+                self.finish_reason = yield from self._apply_stops(iter(steps), reason)
             else:
-                raw_steps, reason = sample_steps(self), None
-            yield from self._apply_stops(raw_steps)
-        if reason is not None and self.finish_reason is None:
-            self.finish_reason = reason
+                self.finish_reason = yield from self._apply_stops(sample_steps(self.request))
         self.seconds = time.perf_counter() - started
 
-    def _apply_stops(self, raw_steps: Iterator[TokenStep]) -> Iterator[TokenStep]:
-        """Release steps only once no stop string can still begin inside their text."""
+    def _apply_stops(
+        self, raw_steps: Iterator[TokenStep], reason: FinishReason = "length"
+    ) -> Generator[TokenStep, None, FinishReason]:
+        """Release steps only once no stop string can still begin inside their text; returns
+        the finish reason (the strategy's, or "stop")."""
         matcher = StopMatcher(self.settings.stop)
         pending: list[TokenStep] = []
         released = 0
-        for step in raw_steps:
+        while True:
+            try:
+                step = next(raw_steps)
+            except StopIteration as end:
+                reason = end.value or reason
+                break
             if self.first_token_seconds is None:
                 self.first_token_seconds = time.perf_counter() - self._started
             pending.append(step)
@@ -267,11 +307,11 @@ class GenerationStream:
                     cut = replace(first, text=first.text[: allowed - released])
                     self.steps.append(cut)
                     yield cut
-                self.finish_reason = "stop"
-                return
+                return "stop"
         for out in pending:  # generation ended while text was held back: release it
             self.steps.append(out)
             yield out
+        return reason
 
 
 __all__ = ["Engine", "GenerationStream"]

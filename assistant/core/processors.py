@@ -51,17 +51,26 @@ class PrefilteredTopPLogitsWarper(TopPLogitsWarper):
         return out
 
 
-def build_processors(settings: DecodingSettings) -> LogitsProcessorList:
+def build_processors(
+    settings: DecodingSettings,
+    *,
+    guidance: LogitsProcessor | None = None,
+    copy: LogitsProcessor | None = None,
+) -> LogitsProcessorList:
     """The HF processors HF ``generate`` would apply for these settings, in HF's order.
 
     Penalties apply to every strategy; temperature/top-k/top-p/typical only when sampling
-    (as in HF, where greedy and beam ignore the sampling warpers).
+    (as in HF, where greedy and beam ignore the sampling warpers). Grounding adds
+    context-aware ``guidance`` after the penalties (HF's place for classifier-free guidance)
+    and the passage ``copy`` last, so it mixes into the distribution actually sampled from.
     """
     processors: list[LogitsProcessor] = []
     if settings.repetition_penalty != 1.0:
         processors.append(RepetitionPenaltyLogitsProcessor(settings.repetition_penalty))
     if settings.no_repeat_ngram_size > 0:
         processors.append(NoRepeatNGramLogitsProcessor(settings.no_repeat_ngram_size))
+    if guidance is not None:
+        processors.append(guidance)
     if settings.strategy == "sample":
         if settings.temperature != 1.0:
             processors.append(TemperatureLogitsWarper(settings.temperature))
@@ -71,4 +80,6 @@ def build_processors(settings: DecodingSettings) -> LogitsProcessorList:
             processors.append(PrefilteredTopPLogitsWarper(settings.top_p))
         if settings.typical_p < 1.0:
             processors.append(TypicalLogitsWarper(mass=settings.typical_p))
+    if copy is not None:
+        processors.append(copy)
     return LogitsProcessorList(processors)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Generator
+from typing import Any, cast
 
 import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from assistant.core.processors import build_processors
+from assistant.core.request import DecodeRequest
 from assistant.core.textstream import IncrementalDecoder
-from assistant.core.types import TokenStep
-
-if TYPE_CHECKING:
-    from assistant.core.engine import GenerationStream
+from assistant.core.types import FinishReason, TokenStep
 
 
 class PreallocatedLayer(DynamicLayer):
@@ -87,22 +84,23 @@ def rank_of(logits: torch.Tensor, token_id: int) -> int:
 
 
 @torch.inference_mode()
-def sample_steps(stream: GenerationStream) -> Iterator[TokenStep]:
-    engine, settings = stream.engine, stream.settings
-    model = engine.model
-    processors = build_processors(settings)
+def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishReason]:
+    """Greedy or sampled steps, one forward pass each; returns the finish reason."""
+    settings, model = request.settings, request.model
+    processors, copy = request.processors, request.copy
     greedy = settings.strategy == "greedy"
     generator = None
     if settings.seed is not None:
         generator = torch.Generator().manual_seed(settings.seed)
     k = settings.top_logprobs
-    eos = engine.eos_token_id
-    decoder = IncrementalDecoder(engine.decode)
+    eos = request.eos_token_id
+    texts = request.token_texts
+    decoder = IncrementalDecoder(request.decode)
 
-    prompt_len = len(stream.prompt_ids)
+    prompt_len = len(request.prompt_ids)
     # Preallocated history of ids: processors (repetition penalty, n-grams) see a view of it.
     all_ids = torch.empty((1, prompt_len + settings.max_new_tokens), dtype=torch.long)
-    all_ids[0, :prompt_len] = torch.tensor(stream.prompt_ids)
+    all_ids[0, :prompt_len] = torch.tensor(request.prompt_ids)
     cur = prompt_len
 
     # Prefill: logits of the last position only (the LM head over every prompt position
@@ -113,9 +111,8 @@ def sample_steps(stream: GenerationStream) -> Iterator[TokenStep]:
     logits = out.logits[0, -1].float()
 
     for index in range(settings.max_new_tokens):
-        if stream.stop_event.is_set():
-            stream.finish_reason = "cancelled"
-            return
+        if request.stop_event.is_set():
+            return "cancelled"
         raw_logprobs = torch.log_softmax(logits, dim=-1)
         if processors:
             history = cast(torch.LongTensor, all_ids[:, :cur])
@@ -123,6 +120,8 @@ def sample_steps(stream: GenerationStream) -> Iterator[TokenStep]:
             processed_logprobs = torch.log_softmax(processed, dim=-1)
         else:
             processed, processed_logprobs = logits, raw_logprobs
+        if copy is not None and copy.stop_here and settings.grounded_stop:
+            return "sentence_end"
         if greedy:
             token = int(torch.argmax(processed))
         else:
@@ -142,16 +141,16 @@ def sample_steps(stream: GenerationStream) -> Iterator[TokenStep]:
             logprob=float(raw_logprobs[token]),
             processed_logprob=float(processed_logprobs[token]),
             rank=rank,
-            top=engine._top(raw_logprobs, k),
-            top_processed=engine._top(processed_logprobs, k) if processors else (),
-            token=engine.token_texts.text(token),
+            top=texts.top(raw_logprobs, k),
+            top_processed=texts.top(processed_logprobs, k) if processors else (),
+            token=texts.text(token),
+            provenance=copy.provenance(token) if copy is not None else None,
         )
         if is_eos:
-            stream.finish_reason = "eos"
-            return
+            return "eos"
         if index + 1 == settings.max_new_tokens:
             break
         out = model(input_ids=all_ids[:, cur - 1 : cur], past_key_values=past, use_cache=True)
         past = out.past_key_values
         logits = out.logits[0, -1].float()
-    stream.finish_reason = "length"
+    return "length"

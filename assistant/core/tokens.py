@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
+
+from assistant.core.types import TokenProb
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +36,18 @@ class TokenTexts:
         if cached is None:
             cached = self._cache[token_id] = self._compute(token_id)
         return cached
+
+    def top(self, logprobs: Any, k: int) -> tuple[TokenProb, ...]:
+        """The ``k`` most likely tokens of a 1-d log-probability tensor (impossible ones
+        left out)."""
+        if k <= 0:
+            return ()
+        values, indices = logprobs.topk(k)
+        return tuple(
+            TokenProb(int(i), self.text(int(i)), math.exp(float(v)), float(v))
+            for v, i in zip(values.tolist(), indices.tolist(), strict=True)
+            if v > -math.inf
+        )
 
     def _compute(self, token_id: int) -> str:
         text = str(self.tokenizer.decode([token_id]))

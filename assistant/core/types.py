@@ -6,7 +6,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-FinishReason = Literal["eos", "stop", "length", "context", "cancelled"]
+# "sentence_end": grounding stopped at the end of a copied sentence, because the model's own
+# continuation left the passages (DecodingSettings.grounded_stop).
+FinishReason = Literal["eos", "stop", "length", "context", "cancelled", "sentence_end"]
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,71 @@ class TokenProb:
     prob: float
     logprob: float
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenProb:
+        return cls(
+            int(data["token_id"]), str(data["text"]), float(data["prob"]), float(data["logprob"])
+        )
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a grounded token came from: the model, the passages, or both.
+
+    The step's distribution is p = (1 − weight) · p_model + weight · p_copy, where p_model is
+    the model's distribution after the other decoding processors (penalties, context-aware
+    guidance, temperature, top-k/top-p) and p_copy the copy distribution over the tokens that
+    follow the answer's longest suffix (``match_length`` tokens; an answer that opened on a
+    passage's sentence counts its start as one) in the passages. ``source``,
+    ``passage`` (1-based, as numbered in the prompt) and ``line`` say where the token was
+    copied from; all three are None for a token the passages do not continue with.
+    """
+
+    model_prob: float
+    copy_prob: float
+    weight: float
+    match_length: int
+    source: str | None = None
+    passage: int | None = None
+    line: int | None = None
+
+    @property
+    def copied(self) -> bool:
+        return self.source is not None
+
+    @property
+    def mixed_prob(self) -> float:
+        return (1.0 - self.weight) * self.model_prob + self.weight * self.copy_prob
+
+    @property
+    def document_share(self) -> float:
+        """The part of the mixed probability that came from the documents (0 … 1)."""
+        mixed = self.mixed_prob
+        return self.weight * self.copy_prob / mixed if mixed > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["copied"] = self.copied
+        data["document_share"] = self.document_share
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Provenance:
+        def optional_int(key: str) -> int | None:
+            value = data.get(key)
+            return None if value is None else int(value)
+
+        source = data.get("source")
+        return cls(
+            model_prob=float(data["model_prob"]),
+            copy_prob=float(data["copy_prob"]),
+            weight=float(data["weight"]),
+            match_length=int(data["match_length"]),
+            source=None if source is None else str(source),
+            passage=optional_int("passage"),
+            line=optional_int("line"),
+        )
+
 
 @dataclass(frozen=True)
 class TokenStep:
@@ -27,6 +94,7 @@ class TokenStep:
     distribution actually sampled from (after temperature, top-k, top-p, penalties). ``rank`` is
     1-based under the raw distribution. ``text`` is the incrementally decoded text this token
     adds (may be "" while a multi-byte character is incomplete; the joined texts are exact).
+    ``provenance`` is set when grounding was on: how much of the token came from the passages.
     """
 
     index: int
@@ -38,6 +106,7 @@ class TokenStep:
     top: tuple[TokenProb, ...] = ()
     top_processed: tuple[TokenProb, ...] = ()
     token: str = ""  # the token itself, readable even where ``text`` is still empty
+    provenance: Provenance | None = None
 
     @property
     def prob(self) -> float:
@@ -51,7 +120,26 @@ class TokenStep:
         data = asdict(self)
         data["prob"] = self.prob
         data["processed_prob"] = self.processed_prob
+        data["provenance"] = self.provenance.to_dict() if self.provenance else None
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenStep:
+        """The inverse of ``to_dict`` (stored history, JSON output); raises KeyError,
+        TypeError or ValueError on a malformed record."""
+        provenance = data.get("provenance")
+        return cls(
+            index=int(data["index"]),
+            token_id=int(data["token_id"]),
+            text=str(data["text"]),
+            logprob=float(data["logprob"]),
+            processed_logprob=float(data["processed_logprob"]),
+            rank=int(data["rank"]),
+            top=tuple(TokenProb.from_dict(p) for p in data.get("top", ())),
+            top_processed=tuple(TokenProb.from_dict(p) for p in data.get("top_processed", ())),
+            token=str(data.get("token", "")),
+            provenance=Provenance.from_dict(provenance) if provenance else None,
+        )
 
 
 @dataclass(frozen=True)

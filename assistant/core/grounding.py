@@ -1,0 +1,352 @@
+"""Passage copy: a logits processor that lets the answer quote the passages it was given.
+
+At each step the copy distribution is built from the occurrences, in the passages' tokens, of
+the answer's longest suffix (at most ``MAX_MATCH`` tokens): each occurrence votes for the
+token that follows it, with the relevance weight of that token's sentence. Before the first
+token the suffix is the answer's start, which "occurs" before every sentence that could open
+an answer, so the first step votes for sentence starts. The step's distribution is
+
+    p = (1 − λ) · p_model + λ · p_copy,     λ = strength · min(1, m / RAMP)
+
+with m the match length (λ = 0 without a match; at the first step λ = strength). Matching is
+incremental: each step extends the previous step's occurrences by the new token through a
+token → positions index, never rescanning the passages. The processor receives the passages
+as plain text with labels and line numbers; it imports nothing from retrieval.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import LogitsProcessor
+
+from assistant.core.relevance import Relevance, word_overlap
+from assistant.core.sentences import split_sentences
+from assistant.core.types import Provenance
+
+MAX_MATCH = 12  # longest answer suffix looked up (tokens)
+MAX_INDEX_TOKENS = 8192  # passages beyond this many tokens are not copied from
+# Sentence weight = exp(SHARPNESS · relevance / best relevance): the best-matching sentence
+# outweighs an unrelated one e^SHARPNESS-fold, so the answer opens on the sentence that answers.
+SHARPNESS = 6.0
+RAMP = 2  # match length at which the copy gets its full strength
+MIN_START_WORDS = 3  # shorter sentences (captions, menu items) do not open answers
+# A sentence end counts as copied (for grounded_stop) after this many matched tokens.
+MIN_COPIED_RUN = 3
+_LABEL_LINE = re.compile(r":(\d+)(?:-\d+)?(?:\s|$)")
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """One passage as the prompt shows it: its label, its text, and the file line its text
+    starts on (read from labels such as ``notes.md:12-30`` when not given)."""
+
+    label: str
+    text: str
+    first_line: int | None = None
+
+    @property
+    def start_line(self) -> int:
+        if self.first_line is not None:
+            return self.first_line
+        match = _LABEL_LINE.search(self.label)
+        return int(match.group(1)) if match else 1
+
+
+@dataclass(frozen=True)
+class GroundingInput:
+    """What grounding needs from the caller: the question, the passages in prompt order, how
+    to score a sentence's relevance (word overlap when None), and for context-aware decoding
+    the same prompt without the passages."""
+
+    question: str
+    sources: tuple[SourceText, ...]
+    relevance: Relevance | None = None
+    unconditional_prompt: str | None = None
+
+
+class CopyIndex:
+    """The passages' tokens, sentence by sentence, with where each token stands.
+
+    Each sentence is encoded on its own as " " + its words, so a copied answer spells it the
+    way the model writes text after "Answer:" (space-prefixed tokens), and sentence bounds are
+    token bounds in every script. Position -1 stands for the answer's start: it precedes the
+    first token of every sentence that may open an answer.
+    """
+
+    def __init__(self) -> None:
+        self.tokens: list[int] = []
+        self.source: list[int] = []  # passage index (0-based) per position
+        self.line: list[int] = []  # file line per position
+        self.sentence: list[int] = []  # sentence number per position
+        self.sentence_last: list[bool] = []  # the last token of its sentence
+        self.sentence_weight: list[float] = []
+        self.sentence_passage: list[int] = []
+        self.labels: list[str] = []
+        self.positions: dict[int, list[int]] = {}
+        self.starts: list[int] = []  # first positions of sentences that may open an answer
+
+    @classmethod
+    def build(
+        cls,
+        tokenizer: Any,
+        grounding: GroundingInput,
+        max_tokens: int = MAX_INDEX_TOKENS,
+    ) -> CopyIndex:
+        index = cls()
+        index.labels = [s.label for s in grounding.sources]
+        texts: list[str] = []
+        pieces: list[tuple[int, SourceText, int, int, bool]] = []
+        for number, source in enumerate(grounding.sources):
+            for sentence in split_sentences(source.text):
+                pieces.append((number, source, sentence.start, sentence.end, sentence.heading))
+                texts.append(" ".join(source.text[sentence.start : sentence.end].split()))
+        if not pieces:
+            return index
+        scores = _scores(grounding, texts)
+        best = max(scores) if max(scores) > 0 else 1.0
+        previous_source = -1
+        for sentence_no, ((number, source, start, end, heading), text) in enumerate(
+            zip(pieces, texts, strict=True)
+        ):
+            ids, offsets = _encode(tokenizer, " " + text)
+            if not ids or len(index.tokens) + len(ids) + 1 > max_tokens:
+                break
+            if number != previous_source and index.tokens:
+                index._append(-1, number, 0, -1, True)  # passages never run together
+            previous_source = number
+            index.sentence_weight.append(math.exp(SHARPNESS * scores[sentence_no] / best))
+            index.sentence_passage.append(number)
+            lines = _line_map(source, start, end)
+            first = len(index.tokens)
+            for i, (token, offset) in enumerate(zip(ids, offsets, strict=True)):
+                line = lines[min(offset, len(lines) - 1)]
+                index._append(token, number, line, sentence_no, i == len(ids) - 1)
+            if not heading and _words(text) >= MIN_START_WORDS:
+                index.starts.append(first)
+        if not index.starts:  # only headings or fragments: let any sentence open the answer
+            index.starts = [p for p in range(len(index.tokens)) if index._opens(p)]
+        for position, token in enumerate(index.tokens):
+            if token >= 0:
+                index.positions.setdefault(token, []).append(position)
+        return index
+
+    def _append(self, token: int, source: int, line: int, sentence: int, last: bool) -> None:
+        self.tokens.append(token)
+        self.source.append(source)
+        self.line.append(line)
+        self.sentence.append(sentence)
+        self.sentence_last.append(last)
+
+    def _opens(self, position: int) -> bool:
+        """Whether ``position`` holds a sentence's first token."""
+        return self.tokens[position] >= 0 and (
+            position == 0 or self.sentence[position - 1] != self.sentence[position]
+        )
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+def _scores(grounding: GroundingInput, texts: list[str]) -> list[float]:
+    relevance = grounding.relevance or word_overlap
+    try:
+        scores = [max(0.0, float(s)) for s in relevance(grounding.question, texts)]
+    except Exception:  # a broken scorer must not stop the answer: fall back to word overlap
+        scores = word_overlap(grounding.question, texts)
+    if len(scores) != len(texts):
+        scores = word_overlap(grounding.question, texts)
+    return scores
+
+
+def _words(text: str) -> int:
+    """Words of a sentence; a CJK run counts a word per two characters."""
+    count = 0
+    for word in text.split():
+        cjk = sum(1 for ch in word if "\u3040" <= ch <= "\u9fff")
+        count += max(1, cjk // 2) if cjk else 1
+    return count
+
+
+def _encode(tokenizer: Any, text: str) -> tuple[list[int], list[int]]:
+    """Token ids and the character offset where each token starts (fast tokenizers give
+    offsets; otherwise every token is placed at the sentence start)."""
+    try:
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids = list(encoded["input_ids"])
+        offsets = [int(start) for start, _ in encoded["offset_mapping"]]
+    except (NotImplementedError, KeyError, TypeError, ValueError):
+        ids = list(tokenizer.encode(text, add_special_tokens=False))
+        offsets = [0] * len(ids)
+    return ids, offsets
+
+
+def _line_map(source: SourceText, start: int, end: int) -> list[int]:
+    """File line of each character of the sentence as encoded (" " + words joined by one
+    space): character i of the encoded text stands for character ``index[i]`` of the source."""
+    text = source.text
+    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    lines: list[int] = []
+    for match in re.finditer(r"\S+", text[start:end]):
+        line = source.start_line + bisect.bisect_left(newlines, start + match.start())
+        lines.extend([line] * (len(match.group()) + 1))  # the word and the space before it
+    return lines or [source.start_line]
+
+
+class PassageCopyProcessor(LogitsProcessor):
+    """Mixes the copy distribution into the scores; remembers each step's provenance.
+
+    Call it once per generated position, in order, with the whole sequence so far (prompt +
+    answer), as HF and the engine's decode loop do; batch size 1.
+    """
+
+    def __init__(
+        self,
+        index: CopyIndex,
+        prompt_length: int,
+        strength: float,
+        sentences: int = 2,
+        max_match: int = MAX_MATCH,
+    ) -> None:
+        self.index = index
+        self.prompt_length = prompt_length
+        self.strength = strength
+        self.sentences = sentences
+        self.max_match = max_match
+        self._restart()
+
+    def _restart(self) -> None:
+        self._seen = 0  # answer tokens already folded into the match
+        # End position → length of the answer suffix matched there (the start marker counts
+        # one); at the start the answer "is" the marker before every opening sentence.
+        self._runs: dict[int, int] = {p - 1: 1 for p in self.index.starts}
+        self._weight = 0.0
+        self._match = 0
+        self._votes: dict[int, tuple[float, int]] = {}  # token → (copy prob, best position)
+        self._model: torch.Tensor | None = None
+        self._sentences_copied = 0
+        self.stop_here = False  # the answer just finished a copied sentence and the model leaves
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if scores.shape[0] != 1 or not len(self.index):
+            return scores
+        answer = input_ids[0, self.prompt_length :].tolist()
+        if len(answer) < self._seen:  # a shorter history than last time: start again
+            self._restart()
+        ended_copied = False
+        for token in answer[self._seen :]:
+            ended_copied = self._ended_copied_sentence(token)
+            self._advance(token)
+        self._seen = len(answer)
+        self._vote()
+        model = torch.softmax(scores[0].float(), dim=-1)
+        self._model = model
+        self.stop_here = ended_copied and int(torch.argmax(model)) not in self._votes
+        if not self._votes:
+            return torch.log(model).unsqueeze(0).to(scores.dtype)  # type: ignore[return-value]
+        mixed = model * (1.0 - self._weight)
+        ids = torch.tensor(list(self._votes), dtype=torch.long)
+        probs = torch.tensor([v[0] for v in self._votes.values()], dtype=mixed.dtype)
+        mixed.index_add_(0, ids, probs * self._weight)
+        return torch.log(mixed).unsqueeze(0).to(scores.dtype)  # type: ignore[return-value]
+
+    def _ended_copied_sentence(self, token: int) -> bool:
+        """Whether ``token`` ended a copied sentence after which the answer may stop: its
+        ``sentences``-th, or the last of its passage (the course notes often name the topic in
+        one sentence and state the fact in the next, so one sentence is too few)."""
+        vote = self._votes.get(token)
+        if vote is None or not self.index.sentence_last[vote[1]] or self._match < MIN_COPIED_RUN:
+            return False
+        self._sentences_copied += 1
+        index = self.index
+        following = index.sentence[vote[1]] + 1
+        return (
+            self._sentences_copied >= self.sentences
+            or following >= len(index.sentence_passage)
+            or index.sentence_passage[following] != index.sentence_passage[following - 1]
+        )
+
+    def _advance(self, token: int) -> None:
+        runs = self._runs
+        cap = self.max_match
+        self._runs = {
+            p: min(cap, runs.get(p - 1, 0) + 1) for p in self.index.positions.get(token, ())
+        }
+
+    def _vote(self) -> None:
+        runs = self._runs
+        self._votes = {}
+        self._match = max(runs.values(), default=0)
+        if not self._match:
+            self._weight = 0.0
+            return
+        index, votes = self.index, self._votes
+        tokens, weights, sentence = index.tokens, index.sentence_weight, index.sentence
+        total = 0.0
+        for end, length in runs.items():
+            following = end + 1
+            if length < self._match or following >= len(tokens) or tokens[following] < 0:
+                continue
+            weight = weights[sentence[following]]
+            token = tokens[following]
+            prob, best = votes.get(token, (0.0, following))
+            if weight > weights[sentence[best]]:
+                best = following
+            votes[token] = (prob + weight, best)
+            total += weight
+        if not votes:
+            self._weight = 0.0
+            return
+        for token, (weight, best) in votes.items():
+            votes[token] = (weight / total, best)
+        ramp = 1.0 if self._seen == 0 else min(1.0, self._match / RAMP)
+        self._weight = self.strength * ramp
+
+    def provenance(self, token: int) -> Provenance:
+        """Where ``token`` (just chosen at this step) came from."""
+        model_prob = float(self._model[token]) if self._model is not None else 0.0
+        vote = self._votes.get(token)
+        if vote is None:
+            return Provenance(model_prob, 0.0, self._weight, self._match)
+        prob, position = vote
+        source = self.index.source[position]
+        return Provenance(
+            model_prob,
+            prob,
+            self._weight,
+            self._match,
+            source=self.index.labels[source],
+            passage=source + 1,
+            line=self.index.line[position],
+        )
+
+
+def build_copy_processor(
+    tokenizer: Any,
+    grounding: GroundingInput | None,
+    prompt_length: int,
+    strength: float,
+    sentences: int = 2,
+) -> PassageCopyProcessor | None:
+    """The copy processor for these passages, or None when there is nothing to copy from."""
+    if grounding is None or not grounding.sources:
+        return None
+    index = CopyIndex.build(tokenizer, grounding)
+    if not index.starts and not index.positions:
+        return None
+    return PassageCopyProcessor(index, prompt_length, strength, sentences)
+
+
+__all__ = [
+    "MAX_MATCH",
+    "CopyIndex",
+    "GroundingInput",
+    "PassageCopyProcessor",
+    "SourceText",
+    "build_copy_processor",
+]
