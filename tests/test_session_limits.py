@@ -81,9 +81,11 @@ def test_prompt_over_the_context_never_reaches_the_model(
     seen: list[int] = []
     real_stream = engine.stream
 
-    def spy(prompt: str, settings: Any = None, stop_event: Any = None) -> Any:
+    def spy(
+        prompt: str, settings: Any = None, stop_event: Any = None, grounding: Any = None
+    ) -> Any:
         seen.append(engine.count_tokens(prompt))
-        return real_stream(prompt, settings, stop_event)
+        return real_stream(prompt, settings, stop_event, grounding)
 
     monkeypatch.setattr(engine, "stream", spy)
     for n in (8, 40, 70):

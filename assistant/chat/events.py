@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.chat.template import ContextPassage
 from assistant.core.types import FinishReason, TokenStep
 
 
@@ -81,9 +82,13 @@ class PromptBudget:
     prompt_tokens: int
     parts: tuple[BudgetPart, ...]
     prompt: str = ""
-    # Added: a cap below the context (Settings.max_prompt_tokens) — shorter prompts, faster
-    # first token. None = the prompt may fill the context.
+    # A cap below the context (Settings.max_prompt_tokens): shorter prompts, a sooner first
+    # token. None = the prompt may fill the context.
     max_prompt_tokens: int | None = None
+    # The passages as the prompt shows them (possibly cut), numbered from 1 in this order,
+    # and the same prompt without them (context-aware decoding's "question only" side).
+    passages: tuple[ContextPassage, ...] = ()
+    prompt_without_passages: str = ""
 
     @property
     def available(self) -> int:

@@ -48,9 +48,12 @@ class _Builder:
         self.passages: list[tuple[int, ContextPassage]] = []  # (rank, passage)
         self.history: list[tuple[str, str]] = []  # newest first while building
 
-    def render(self) -> str:
-        ranked = [p for _, p in sorted(self.passages, key=lambda item: item[0])]
-        return render_prompt(self.question, ranked, self.tools, list(reversed(self.history)))
+    def ranked_passages(self) -> list[ContextPassage]:
+        return [p for _, p in sorted(self.passages, key=lambda item: item[0])]
+
+    def render(self, with_passages: bool = True) -> str:
+        passages = self.ranked_passages() if with_passages else []
+        return render_prompt(self.question, passages, self.tools, list(reversed(self.history)))
 
     def tokens(self) -> int:
         return self.count(self.render())
@@ -167,7 +170,12 @@ def build_prompt(
     if prompt_tokens > budget:  # cannot happen: every admission was measured
         raise ContextLengthError(f"prompt of {prompt_tokens} tokens exceeds budget {budget}")
     report = _report(parts, builder, prompt, prompt_tokens, context_length, max_new_tokens)
-    return prompt, replace(report, max_prompt_tokens=max_prompt_tokens or None)
+    return prompt, replace(
+        report,
+        max_prompt_tokens=max_prompt_tokens or None,
+        passages=tuple(builder.ranked_passages()),
+        prompt_without_passages=builder.render(with_passages=False),
+    )
 
 
 def _admit_cuttable(

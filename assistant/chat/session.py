@@ -32,6 +32,7 @@ from assistant.chat.events import (
     TurnDone,
     TurnError,
 )
+from assistant.chat.grounding import grounding_input
 from assistant.chat.prompt import TokenizerCutter, build_prompt
 from assistant.chat.stages import TurnFailed, run_tools, timed
 from assistant.chat.template import STOP_STRINGS
@@ -42,13 +43,16 @@ from assistant.errors import AssistantError
 if TYPE_CHECKING:
     from assistant.chat.history import HistoryStore, Message
     from assistant.core.engine import Engine
+    from assistant.core.relevance import Relevance
     from assistant.rag.retriever import Retriever
     from assistant.settings import Settings
     from assistant.tools.client import ToolHub
 
 log = logging.getLogger(__name__)
 MAX_CALLS_PER_TURN = 3
-DEFAULT_DECODING = DecodingSettings(strategy="greedy", max_new_tokens=96, top_logprobs=5)
+DEFAULT_DECODING = DecodingSettings(
+    strategy="greedy", max_new_tokens=96, top_logprobs=5, grounding="copy"
+)
 
 
 class ChatSession:
@@ -74,6 +78,7 @@ class ChatSession:
         self._leaf_id: int | None = None  # the message the next turn continues from
         self._call_ids = (f"call-{n}" for n in itertools.count(1))
         self.last_turn: TurnRecord | None = None  # everything the latest turn gathered
+        self.relevance: Relevance | None = None  # grounding's sentence scorer; None: overlap
 
     # ------------------------------------------------------------------ lifecycle
     def load(self) -> list[Notice]:
@@ -265,8 +270,9 @@ class ChatSession:
 
         assert record.budget is not None
         prompt = record.budget.prompt
+        grounding = grounding_input(record.text, record.budget, self.relevance)
         stream = self._stage(
-            record, "generation", lambda: engine.stream(prompt, record.decoding, stop)
+            record, "generation", lambda: engine.stream(prompt, record.decoding, stop, grounding)
         )
         if stream.truncated_prompt_tokens:  # the budget was wrong: never feed a cut prompt
             raise TurnFailed("prompt", "internal error: the budgeted prompt did not fit")

@@ -7,6 +7,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
+from assistant.chat.citations import Citer, cite
 from assistant.chat.events import (
     Notice,
     PassagesRetrieved,
@@ -23,7 +24,12 @@ from assistant.cli.common import emit_json, notice
 from assistant.cli.decoding_flags import add_decoding_flags, decoding_from_args
 from assistant.settings import Settings
 
-ASK_DEFAULTS: dict[str, Any] = {"strategy": "greedy", "max_new_tokens": 96, "top_logprobs": 5}
+ASK_DEFAULTS: dict[str, Any] = {
+    "strategy": "greedy",
+    "max_new_tokens": 96,
+    "top_logprobs": 5,
+    "grounding": "copy",
+}
 
 
 def _approver(yes: bool) -> Any:
@@ -77,8 +83,9 @@ def _safe(text: str) -> str:
     )
 
 
-def _show_text(event: Any, json_mode: bool) -> None:
-    """Human output: tool results verbatim, the answer as it streams; the rest on stderr."""
+def _show_text(event: Any, json_mode: bool, citer: Citer) -> None:
+    """Human output: tool results verbatim, the answer as it streams with the [n] of the
+    passage each copied sentence came from; the rest on stderr."""
     if isinstance(event, Notice):
         notice(f"{event.level}: {_safe(event.text)}")
     elif json_mode:
@@ -89,8 +96,10 @@ def _show_text(event: Any, json_mode: bool) -> None:
         status = "" if event.ok else " (failed)"
         print(f"[{event.call.name}{status}]\n{_safe(event.text.rstrip())}\n", flush=True)
     elif isinstance(event, TokenGenerated):
-        sys.stdout.write(_safe(event.step.text))
+        sys.stdout.write(_safe(citer.push(event.step)))
         sys.stdout.flush()
+    elif isinstance(event, TurnDone):
+        sys.stdout.write(citer.finish())
 
 
 def _print_dry_run(record: Any, route: RouteDecided | None, budget: PromptBudget) -> None:
@@ -133,6 +142,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     error: TurnError | None = None
     passages: tuple[Any, ...] = ()
     notices: list[dict[str, str]] = []
+    citer = Citer()
     try:
         for event in session.turn(
             args.question,
@@ -142,7 +152,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             k=args.k,
             dry_run=args.dry_run,
         ):
-            _show_text(event, args.json)
+            _show_text(event, args.json, citer)
             if isinstance(event, Notice):
                 notices.append(asdict(event))
             elif isinstance(event, RouteDecided):
@@ -161,10 +171,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {error.stage}: {error.message}", file=sys.stderr)
             return 1
         if args.json:
+            cited, citations = cite(record.steps)
             data: dict[str, Any] = {
                 "question": args.question,
                 "dry_run": args.dry_run,
                 "answer": record.answer,
+                "cited_answer": cited,
+                "citations": [asdict(c) for c in citations],
                 "finish_reason": done.finish_reason if done and not args.dry_run else None,
                 "tokens": [step.to_dict() for step in record.steps],
                 "route": {

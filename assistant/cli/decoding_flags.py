@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from assistant.core.decoding import PRESETS, STRATEGIES, DecodingSettings, preset
+from assistant.core.decoding import (
+    GROUNDING_MODES,
+    PRESETS,
+    STRATEGIES,
+    DecodingSettings,
+    preset,
+)
 
 _FLAGS: list[tuple[str, type, str]] = [
     ("temperature", float, "divide logits by T before sampling (sample)"),
@@ -19,6 +25,9 @@ _FLAGS: list[tuple[str, type, str]] = [
     ("max_new_tokens", int, "generate at most this many tokens"),
     ("seed", int, "random seed for reproducible sampling"),
     ("top_logprobs", int, "alternatives to report per token, 0-20"),
+    ("copy_strength", float, "grounding: the most weight the passage copy gets, (0, 1]"),
+    ("cad_alpha", float, "grounding copy+cad: context-aware decoding strength α, 0-10"),
+    ("grounded_sentences", int, "grounded stop: copied sentences before the answer may end"),
 ]
 
 
@@ -31,6 +40,17 @@ def add_decoding_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--stop", action="append", metavar="TEXT", help="stop before this text (repeatable)"
     )
+    group.add_argument(
+        "--grounding",
+        choices=GROUNDING_MODES,
+        help="answer from the prompt's passages: off, copy, copy+cad (ask and chat: copy)",
+    )
+    group.add_argument(
+        "--grounded-stop",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="end at a copied sentence's end once the model leaves the passages (default on)",
+    )
 
 
 def decoding_from_args(args: argparse.Namespace, **defaults: Any) -> DecodingSettings:
@@ -38,7 +58,7 @@ def decoding_from_args(args: argparse.Namespace, **defaults: Any) -> DecodingSet
     values: dict[str, Any] = preset(args.preset).to_dict() if args.preset else {}
     if not args.preset:
         values.update(defaults)
-    for name in ["strategy", *(flag for flag, _, _ in _FLAGS)]:
+    for name in ["strategy", "grounding", "grounded_stop", *(flag for flag, _, _ in _FLAGS)]:
         value = getattr(args, name, None)
         if value is not None:
             values[name] = value

@@ -104,14 +104,14 @@ class CopyIndex:
         pieces: list[tuple[int, SourceText, int, int, bool]] = []
         for number, source in enumerate(grounding.sources):
             for sentence in split_sentences(source.text):
-                pieces.append((number, source, sentence.start, sentence.end, sentence.heading))
+                pieces.append((number, source, sentence.start, sentence.end, sentence.structure))
                 texts.append(" ".join(source.text[sentence.start : sentence.end].split()))
         if not pieces:
             return index
         scores = _scores(grounding, texts)
         best = max(scores) if max(scores) > 0 else 1.0
         previous_source = -1
-        for sentence_no, ((number, source, start, end, heading), text) in enumerate(
+        for sentence_no, ((number, source, start, end, structure), text) in enumerate(
             zip(pieces, texts, strict=True)
         ):
             ids, offsets = _encode(tokenizer, " " + text)
@@ -127,9 +127,9 @@ class CopyIndex:
             for i, (token, offset) in enumerate(zip(ids, offsets, strict=True)):
                 line = lines[min(offset, len(lines) - 1)]
                 index._append(token, number, line, sentence_no, i == len(ids) - 1)
-            if not heading and _words(text) >= MIN_START_WORDS:
+            if not structure and _words(text) >= MIN_START_WORDS:
                 index.starts.append(first)
-        if not index.starts:  # only headings or fragments: let any sentence open the answer
+        if not index.starts:  # only headings, tables or fragments: any sentence may open
             index.starts = [p for p in range(len(index.tokens)) if index._opens(p)]
         for position, token in enumerate(index.tokens):
             if token >= 0:

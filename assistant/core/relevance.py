@@ -3,7 +3,7 @@
 A ``Relevance`` maps (question, sentences) to one non-negative score per sentence. The one
 here needs nothing loaded: word overlap weighted by inverse sentence frequency, where a word
 is a lower-cased run of letters or digits cut to its first ``STEM`` characters (Polish and
-Russian inflect the ending: "słowa"/"słowo", "токенов"/"токены" share their start), and runs
+Russian inflect the ending: "modelu"/"modele", "токенов"/"токены" share their start), and runs
 of Han or Kana count as overlapping character bigrams (no spaces between words there). The
 chat layer may pass another Relevance (BM25 or the retriever's embedder); measured in
 ``benchmarks/answer_rate.py``.

@@ -23,17 +23,19 @@ _ABBREVIATIONS = frozenset(
 # A line that starts a block: heading, list item, table row, quote, code fence.
 _BLOCK_START = re.compile(r"^\s*(#{1,6}\s|\*+\s|[-+•]\s|\d{1,3}[.)]\s|\||>|```|#\+)")
 _HEADING = re.compile(r"^\s*(#{1,6}\s|\*+\s(?=\S))")
+_STRUCTURE = re.compile(r"^\s*(\||```|#\+)")
 # Leading list / heading markers are not part of the sentence a reader would quote.
 _MARKER = re.compile(r"^\s*(#{1,6}\s+|\*+\s+|[-+•]\s+|\d{1,3}[.)]\s+|>\s*)")
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence of a text: its character span there and whether it is a heading."""
+    """One sentence of a text: its character span there, and whether it is a heading, table
+    row or code fence (``structure``: text a reader would not quote as an answer)."""
 
     start: int
     end: int
-    heading: bool = False
+    structure: bool = False
 
 
 def _line_breaks(text: str) -> list[int]:
@@ -74,7 +76,7 @@ def split_sentences(text: str) -> list[Sentence]:
     for end in _ends(text):
         piece = text[begin:end]
         first_line = piece.lstrip("\n")
-        heading = bool(_HEADING.match(first_line))
+        structure = bool(_HEADING.match(first_line) or _STRUCTURE.match(first_line))
         marker = _MARKER.match(first_line)
         start = begin + (len(piece) - len(first_line)) + (marker.end() if marker else 0)
         while start < end and text[start].isspace():
@@ -83,7 +85,7 @@ def split_sentences(text: str) -> list[Sentence]:
         while stop > start and text[stop - 1].isspace():
             stop -= 1
         if stop > start:
-            sentences.append(Sentence(start, stop, heading))
+            sentences.append(Sentence(start, stop, structure))
         begin = end
     return sentences
 

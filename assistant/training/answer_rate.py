@@ -58,17 +58,23 @@ def _paragraphs_with_lines(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def gold_passage(question: Question, corpus_dir: Path) -> ContextPassage | None:
-    """The paragraph of the question's source file holding the answer phrase, if any."""
+    """The paragraph of the question's source file holding the answer phrase, if any; a
+    heading that holds it ("## Teacher forcing") is not a passage that answers, so the first
+    body paragraph holding it wins over it."""
     path = corpus_dir / question.source
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return None
     phrase = question.answer.lower()
-    for first, last, paragraph in _paragraphs_with_lines(text):
-        if phrase in " ".join(paragraph.split()).lower():
-            label = f"{corpus_dir.name}/{question.source}:{first}-{last}"
-            return ContextPassage(label, paragraph)
+    found = [
+        (first, last, paragraph)
+        for first, last, paragraph in _paragraphs_with_lines(text)
+        if phrase in " ".join(paragraph.split()).lower()
+    ]
+    body = [f for f in found if not f[2].lstrip().startswith("#")]
+    for first, last, paragraph in body[:1] or found[:1]:
+        return ContextPassage(f"{corpus_dir.name}/{question.source}:{first}-{last}", paragraph)
     return None
 
 
