@@ -15,6 +15,7 @@ import pytest
 
 from tests.chat_support import SLOW_SERVER, write_docs
 from tests.rag_support import tiny_embedder_path
+from tests.tiny import build_tiny_model
 
 
 @pytest.fixture
@@ -126,3 +127,42 @@ def test_tools_needing_approval_are_denied_unless_yes(
     out, _ = in_process(capsys, "ask", question, "--no-rag", "--max-new-tokens", "2", "--yes")
     assert "[slow.echo]\napproved echo" in out  # the result, verbatim …
     assert "\x1b" not in out and "approved echo \\x1b[2J" in out  # … but no live escapes
+
+
+def test_ask_is_grounded_by_default_with_provenance_and_citations(
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A random tiny model with room for passages (the shared one has 128 positions).
+    monkeypatch.setenv("ASSISTANT_MODEL", str(build_tiny_model(tmp_path / "m", n_positions=512)))
+    question = "What does beam search keep at every step?"
+    out, _ = in_process(capsys, "ask", question, "--no-tools", "--json", "--max-new-tokens", "40")
+    data = json.loads(out)
+    assert data["decoding"]["grounding"] == "copy"
+    # The random model quotes the retrieved passage once copy is on.
+    assert "Beam search keeps the best partial sequences at every step." in data["answer"]
+    tokens = data["tokens"]
+    assert tokens and all(t["provenance"] is not None for t in tokens)
+    copied = [t["provenance"] for t in tokens if t["provenance"]["copied"]]
+    docs = env["ASSISTANT_DOCUMENTS"]
+    assert copied and all(p["source"].startswith(docs) for p in copied)
+    (citation,) = [c for c in data["citations"] if "Beam search keeps" in c["sentence"]]
+    number = citation["passages"][0]
+    assert f"[{number}]" in data["cited_answer"] and f"[{number}]" not in data["answer"]
+    included = [s for s in data["sources"] if s["included"]]
+    assert included[number - 1]["source"].startswith(str(Path(docs) / "decoding.md"))
+    # Off: the plain model, no provenance.
+    out, _ = in_process(
+        capsys,
+        "ask",
+        question,
+        "--no-tools",
+        "--json",
+        "--max-new-tokens",
+        "8",
+        "--grounding",
+        "off",
+    )
+    assert all(t["provenance"] is None for t in json.loads(out)["tokens"])

@@ -86,3 +86,22 @@ def test_copy_skill_benchmark_reports_every_loss_for_the_bundled_model() -> None
     assert 0 < report["unigram_entropy"] < report["uniform_loss"]
     for key in ("answer_loss_plain", "answer_loss_swapped", "copy_loss_short", "copy_loss_long"):
         assert math.isfinite(report[key]) and report[key] > 0
+
+
+def test_answer_rate_benchmark_compares_grounding_modes(tmp_path: Path) -> None:
+    script = SCRIPT.parent / "answer_rate.py"
+    command = [sys.executable, str(script), "--json", "--limit", "6", "--modes", "off,copy"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TMPDIR": str(tmp_path)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["n"] == 6 and report["mode"] == "gold passage"
+    off, copy = report["results"]["off"], report["results"]["copy"]
+    for result in (off, copy):
+        assert result["ceiling"] == 6  # the gold passage holds the answer phrase
+        assert len(result["outcomes"]) == 6 and result["tokens_per_s"] > 0
+        hits = sum(o["correct"] for o in result["outcomes"])
+        assert result["answers_with_phrase"] == hits
+    # The bundled model copies the answer from its passage only with grounding.
+    assert copy["answers_with_phrase"] > off["answers_with_phrase"]
+    assert copy["faithfulness"] > off["faithfulness"]

@@ -43,6 +43,11 @@ async def test_real_session_answer_sources_approval_and_probs(tmp_path: Path) ->
             assert block.sources is not None
             assert any("decoding.md" in str(p.path) for p in block.sources.passages)
             assert block.query("BudgetMeter")
+            # grounded (the chat's default): every copied token names a listed source passage
+            message = block.message
+            copied = [s for s in message.steps if s.provenance and s.provenance.copied]
+            assert all(s.provenance is not None for s in message.steps)
+            assert all(message.passage_of(s) is not None for s in copied)
 
             await send(pilot, '/tool slow.echo {"text": "hi [bold]"}')
             await wait_until(pilot, lambda: type(app.screen).__name__ == "ApprovalScreen", 3000)

@@ -1,5 +1,6 @@
-"""Snapshot tests (pytest-textual-snapshot) of the main screen, the token view and the
-decoding settings, over the scripted session at a fixed terminal size.
+"""Snapshot tests (pytest-textual-snapshot) of the main screen, the token view (by rank, and a
+grounded answer by source) and the decoding settings, over the scripted session at a fixed
+terminal size.
 
 Update after a deliberate change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
 and look at the SVGs in tests/__snapshots__/ before committing them.
@@ -49,6 +50,26 @@ def test_token_view_with_cursor(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+def test_grounded_token_view_in_source_colouring(snap_compare: Any, tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await send(pilot, "ground this answer")
+        await answered(pilot)
+        pilot.app.header.tokens_per_s = 0  # type: ignore[attr-defined]
+        await pilot.press("ctrl+t", "s", "right")
+        panel = app.token_panel
+        await wait_until(
+            pilot, lambda: "token 2:" in str(panel.query_one("#token-chosen").render())
+        )
+        await wait_until(
+            pilot, lambda: "copied from" in str(panel.query_one("#token-legend").render())
+        )
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_settings_with_a_validation_message(snap_compare: Any, tmp_path: Path) -> None:
     app, _ = make_app(tmp_path)
 
@@ -63,6 +84,29 @@ def test_settings_with_a_validation_message(snap_compare: Any, tmp_path: Path) -
         field = app.screen.query_one("#field-top_p")
         await wait_until(pilot, lambda: field.has_class("-invalid"))
         await wait_until(pilot, lambda: not app.screen.query_one("#apply").has_class("-active"))
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_settings_grounding_fields_with_a_validation_message(
+    snap_compare: Any, tmp_path: Path
+) -> None:
+    app, _ = make_app(tmp_path)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await wait_until(pilot, app.loaded.is_set)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SettingsScreen")
+        screen = app.screen
+        screen.query_one("#field-strategy").value = "beam"  # type: ignore[attr-defined]
+        screen.query_one("#field-grounding").value = "copy"  # type: ignore[attr-defined]
+        screen.action_apply()  # type: ignore[attr-defined]
+        await wait_until(pilot, lambda: screen.query_one("#field-grounding").has_class("-invalid"))
+        fields = screen.query_one("#settings-fields")
+        fields.scroll_end(animate=False)
+        await wait_until(pilot, lambda: fields.max_scroll_y > 0)
+        await wait_until(pilot, lambda: fields.scroll_y == fields.max_scroll_y)
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -2,7 +2,9 @@
 
 Turns follow the event contract (assistant/chat/events.py). Words of the question pick the
 script: "calc" adds a tool call that needs approval, "hold" pauses generation until the test
-releases it (or stops the turn), "markup" answers with markup and escape sequences.
+releases it (or stops the turn), "markup" answers with markup and escape sequences,
+"ground" answers with grounded steps (provenance: copied from passage 1 or 2, or the model's
+own) over multi-line passages and ends with "sentence_end".
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ from assistant.chat.events import (
 )
 from assistant.chat.history import HistoryStore
 from assistant.core.decoding import DecodingSettings
-from assistant.core.types import TokenProb, TokenStep
+from assistant.core.types import Provenance, TokenProb, TokenStep
 
 ANSWER = ["Greedy", " decoding", " picks", " the", " most", " probable", " token", "."]
 RANKS = [1, 3, 1, 12, 1, 150, 2, 2000]
@@ -75,6 +77,54 @@ PASSAGES = (
     ),
     FakePassage("corpus/glossary.md", 3, 5, "Token: a unit of text.", 0.5012),
 )
+
+
+GROUNDED_PASSAGES = (
+    FakePassage(
+        "corpus/decoding.md",
+        10,
+        13,
+        "Decoding turns scores into text.\nGreedy decoding takes the argmax.\n"
+        "It never samples.\nBeam search keeps several.",
+        0.9,
+    ),
+    FakePassage("corpus/glossary.md", 3, 3, "A unit of text.", 0.6),
+)
+# (token, passage it was copied from or None for the model's own, file line)
+GROUNDED = [
+    ("Greedy", 1, 11),
+    (" decoding", 1, 11),
+    (" takes", 1, 11),
+    (" the", 1, 11),
+    (" argmax", 1, 11),
+    (".", None, None),
+    (" A", 2, 3),
+    (" unit", 2, 3),
+    (" of", 2, 3),
+    (" text", 2, 3),
+    (".", 2, 3),
+    (" Simple", None, None),
+    (".", None, None),
+]
+GROUNDED_SHOWN = "Greedy decoding takes the argmax. [1] A unit of text. [2] Simple."
+COPIED = Provenance(model_prob=0.04, copy_prob=0.9, weight=0.6, match_length=3)  # mixed 55.6%
+OWN = Provenance(model_prob=0.55, copy_prob=0.0, weight=0.0, match_length=0)
+
+
+def make_grounded_step(index: int, text: str, passage: int | None, line: int | None) -> TokenStep:
+    """A step whose provenance says it was copied from ``passage`` (None: the model's own);
+    raw p 5% (rank 150) for a copied token, 60% (rank 1) for the model's own."""
+    if passage is None:
+        provenance = OWN
+    else:
+        source = GROUNDED_PASSAGES[passage - 1].source
+        provenance = replace(COPIED, source=source, passage=passage, line=line)
+    step = make_step(index, text, 150 if passage else 1)
+    return replace(step, processed_logprob=math.log(provenance.mixed_prob), provenance=provenance)
+
+
+def grounded_steps() -> list[TokenStep]:
+    return [make_grounded_step(i, *item) for i, item in enumerate(GROUNDED)]
 
 
 def make_step(index: int, text: str, rank: int, token_id: int | None = None) -> TokenStep:
@@ -152,12 +202,13 @@ class FakeSession:
             result = "4 [bold]not bold[/]" if approved else "denied"
             approved_calls.append({"tool": call.name, "approved": approved})
             yield ToolCallFinished(f"c{number}", call, approved, result, 0.012, approved=approved)
-        yield PassagesRetrieved(PASSAGES)
+        passages = GROUNDED_PASSAGES if "ground" in text else PASSAGES
+        yield PassagesRetrieved(passages)
         parts = (
             BudgetPart("template", "template", 20, True),
             BudgetPart("question", "question", 9, True),
-            BudgetPart("passage", PASSAGES[0].source, 40, True, cut=True),
-            BudgetPart("passage", PASSAGES[1].source, 30, False),
+            BudgetPart("passage", passages[0].source, 40, True, cut=True),
+            BudgetPart("passage", passages[1].source, 30, False),
         )
         yield PromptBudget(1024, 64, 69, parts, PROMPT)
         steps = []
@@ -171,8 +222,8 @@ class FakeSession:
             steps.append(step)
             yield TokenGenerated(step)
         answer = "".join(s.text for s in steps)
-        reason = "cancelled" if stop.is_set() else "eos"
-        message_id = self._store(text, answer, steps, decoding, approved_calls, reason)
+        reason = "cancelled" if stop.is_set() else "sentence_end" if "ground" in text else "eos"
+        message_id = self._store(text, answer, steps, decoding, approved_calls, reason, passages)
         yield TurnDone(message_id, answer, reason, {"total": 0.01})
 
     def _steps(
@@ -182,12 +233,22 @@ class FakeSession:
             settings = decoding or DecodingSettings(max_new_tokens=12)
             yield from self.engine.stream(PROMPT, settings, stop)
             return
+        if "ground" in text:
+            yield from grounded_steps()
+            return
         words = HOSTILE if "markup" in text else ANSWER
         for index, word in enumerate(words):
             yield make_step(index, word, RANKS[index % len(RANKS)])
 
     def _store(
-        self, text: str, answer: str, steps: list[TokenStep], decoding: Any, calls: Any, reason: str
+        self,
+        text: str,
+        answer: str,
+        steps: list[TokenStep],
+        decoding: Any,
+        calls: Any,
+        reason: str,
+        passages: tuple[FakePassage, ...],
     ) -> int:
         if self._conversation_id is None:
             self._conversation_id = self.history.new_conversation(text[:40])
@@ -199,7 +260,7 @@ class FakeSession:
             parent_id=user,
             decoding=(decoding or DecodingSettings()).to_dict(),
             tokens=[s.to_dict() for s in steps],
-            sources=[p.to_dict() for p in PASSAGES],
+            sources=[p.to_dict() for p in passages],
             tool_calls=calls,
             finish_reason=reason,
         )

@@ -65,7 +65,10 @@ def help_text() -> str:
         "",
         "Enter sends · Ctrl+J (or Shift+Enter) newline · Ctrl+P command palette",
         "In the token view: ←/→ or click a token, type a token in the panel for its probability,",
-        "pick an alternative to fork the answer from there. Tokens coloured by raw rank.",
+        "pick an alternative to fork the answer from there. s switches the colouring: raw rank,",
+        "or source (one colour per passage a token was copied from, another for the model's own).",
+        "Enter on a copied token opens its passage at that line. Grounded answers show [n] after",
+        "each sentence copied from passage n.",
         "Tool commands go to the tools router: " + ", ".join(tool_commands()) + ".",
     ]
     return "\n".join(lines)

@@ -28,33 +28,12 @@ def steps_from_record(tokens: list[Any] | None) -> list[Any]:
     """TokenSteps back from stored per-token dicts (unknown shapes give no steps)."""
     if not tokens:
         return []
-    from assistant.core.types import TokenProb, TokenStep
+    from assistant.core.types import TokenStep
 
-    steps = []
     try:
-        for item in tokens:
-            top = tuple(TokenProb(**_prob_fields(p)) for p in item.get("top", ()))
-            processed = tuple(TokenProb(**_prob_fields(p)) for p in item.get("top_processed", ()))
-            steps.append(
-                TokenStep(
-                    index=int(item["index"]),
-                    token_id=int(item["token_id"]),
-                    text=str(item["text"]),
-                    logprob=float(item["logprob"]),
-                    processed_logprob=float(item["processed_logprob"]),
-                    rank=int(item["rank"]),
-                    top=top,
-                    top_processed=processed,
-                    token=str(item.get("token", "")),
-                )
-            )
+        return [TokenStep.from_dict(item) for item in tokens]
     except (KeyError, TypeError, ValueError, AttributeError):
         return []
-    return steps
-
-
-def _prob_fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: data[k] for k in ("token_id", "text", "prob", "logprob")}
 
 
 class ConversationActions(_Base):
@@ -141,6 +120,7 @@ class ConversationActions(_Base):
             decoding=decoding,
             message_id=message.id,
             label=label,
+            finish_reason=str(getattr(message, "finish_reason", None) or ""),
         )
         children: list[Any] = [
             NoticeLine(f"tool call: {json.dumps(call, default=str)}")
@@ -188,4 +168,6 @@ def _passage_fields(data: dict[str, Any]) -> dict[str, Any]:
     fields.update({k: data.get(k, v) for k, v in fields.items()})
     fields["dense_score"] = data.get("dense_score")
     fields["lexical_score"] = data.get("lexical_score")
+    if data.get("source"):  # the label the prompt gave it (token provenance names it)
+        fields["source"] = str(data["source"])
     return fields

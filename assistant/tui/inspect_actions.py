@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widget import Widget
 from textual.widgets import Input, OptionList
 
-from assistant.tui.messages import CursorMoved
+from assistant.tui.messages import ColouringChanged, CursorMoved
 from assistant.tui.session_api import engine_of, history_of
 from assistant.tui.widgets.answer_block import AnswerBlock
 from assistant.tui.widgets.assistant_message import AssistantMessage
@@ -39,6 +39,7 @@ class InspectActions(_Base):
     runner: TurnRunner
     decoding: DecodingSettings | None
     last_question: str | None
+    token_colouring: str = "rank"  # the token view's colouring for every answer (s switches)
 
     # ------------------------------------------------------------------ helpers
     def engine_or_notice(self) -> Any:
@@ -84,6 +85,14 @@ class InspectActions(_Base):
         panel.message = message
         panel.add_class("-shown")
         panel.show_step(message.current_step())
+
+    def on_colouring_changed(self, event: ColouringChanged) -> None:
+        """One colouring for every answer: the next token view opens with it too."""
+        self.token_colouring = event.colouring
+        for other in self.query(AssistantMessage):
+            if other is not event.message and other.colouring != event.colouring:
+                other.set_reactive(AssistantMessage.colouring, event.colouring)
+                other.refresh()
 
     # Handlers by name, not @on: the decorator only registers on MessagePump subclasses,
     # and this mixin is not one.
@@ -244,14 +253,15 @@ class InspectActions(_Base):
     def command_preset(self, name: str) -> None:
         if not self.engine_modules_ready():
             return
-        from assistant.core.decoding import preset
         from assistant.errors import UsageError
+        from assistant.tui.settings_form import preset_keeping_grounding
 
-        try:
-            chosen = preset(name)
+        try:  # the seed and the grounding stay (beam search turns grounding off)
+            chosen = preset_keeping_grounding(name, self.decoding)
         except UsageError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        seed = self.decoding.seed if self.decoding else None
-        self.decoding = chosen.replace(seed=seed)
-        self.notify(f"Preset {name} from the next turn.", markup=False)
+        dropped = self.decoding is not None and self.decoding.grounding != chosen.grounding
+        self.decoding = chosen
+        note = " (grounding off: beam search runs without it)" if dropped else ""
+        self.notify(f"Preset {name} from the next turn{note}.", markup=False)

@@ -38,3 +38,11 @@ class CursorMoved(Message):
 
     message: object
     index: int
+
+
+@dataclass
+class ColouringChanged(Message):
+    """The token view's colouring was switched ("rank" or "source") on ``message``."""
+
+    message: object
+    colouring: str

@@ -1,92 +1,35 @@
 """Decoding settings: every DecodingSettings field, presets, seed; validated on Apply.
 
 Validation is DecodingSettings' own (UsageError naming the field and its range); the message
-is shown under the form and the offending field is marked. Applies from the next turn.
+is shown under the form and the offending field is marked. Applies from the next turn. The
+form's text conversions and the preset rule (keep the grounding) are in settings_form.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static, Switch
 
 from assistant.tui.safe_text import literal
+from assistant.tui.settings_form import BOOL_FIELDS, HELP, form_values, parse_form, preset_form
 
 if TYPE_CHECKING:
     from assistant.core.decoding import DecodingSettings
 
-HELP = {
-    "strategy": "greedy, sample or beam",
-    "temperature": "sample: > 0, 1 = unchanged",
-    "top_k": "sample: keep the k most likely, 0 = off",
-    "top_p": "sample: nucleus mass, 1 = off",
-    "typical_p": "sample: typical mass, 1 = off",
-    "repetition_penalty": "1 = off",
-    "no_repeat_ngram_size": "0 = off",
-    "num_beams": "beam only",
-    "length_penalty": "beam only",
-    "max_new_tokens": "answer length limit",
-    "stop": 'JSON list, e.g. ["\\n\\n", "Q:"]',
-    "seed": "empty = random",
-    "top_logprobs": "alternatives kept per token",
-}
+__all__ = ["HELP", "SettingsScreen", "form_values", "parse_form"]
 
 
-def form_values(settings: DecodingSettings) -> dict[str, str]:
-    """Each field as the text its input shows."""
-    values: dict[str, str] = {}
-    for name, value in settings.to_dict().items():
-        if name == "stop":  # JSON, so stop strings with newlines or commas survive the form
-            values[name] = json.dumps(value, ensure_ascii=False)
-        else:
-            values[name] = "" if value is None else str(value)
-    return values
+def _choices() -> dict[str, tuple[str, ...]]:
+    """Fields picked from a list (imported late: the decoding module pulls in torch)."""
+    from assistant.core.decoding import GROUNDING_MODES, STRATEGIES
 
-
-def parse_form(raw: dict[str, str]) -> dict[str, Any]:
-    """Text inputs → loose values for DecodingSettings.from_mapping (which validates)."""
-    out: dict[str, Any] = {}
-    for name, text in raw.items():
-        text = text.strip()
-        if name == "strategy":
-            out[name] = text
-        elif name == "stop":
-            out[name] = _stop_list(text)
-        elif name == "seed" and not text:
-            out[name] = None
-        else:
-            out[name] = _number(text)
-    return out
-
-
-def _stop_list(text: str) -> tuple[str, ...]:
-    from assistant.errors import UsageError
-
-    try:
-        value = json.loads(text or "[]")
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(
-            "invalid decoding setting 'stop': must be a JSON list of strings, "
-            f'e.g. ["\\n\\n"] (got {text!r})'
-        )
-    return tuple(value)
-
-
-def _number(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text  # not a number: DecodingSettings names the field in its error
+    return {"strategy": STRATEGIES, "grounding": GROUNDING_MODES}
 
 
 class SettingsScreen(ModalScreen["DecodingSettings | None"]):
@@ -99,9 +42,10 @@ class SettingsScreen(ModalScreen["DecodingSettings | None"]):
         super().__init__()
         self.current = current
         self.fields = [f.name for f in dataclasses.fields(current)]
+        self.choices = _choices()
 
     def compose(self) -> ComposeResult:
-        from assistant.core.decoding import PRESETS, STRATEGIES
+        from assistant.core.decoding import PRESETS
 
         values = form_values(self.current)
         with Vertical(id="settings-box") as box:
@@ -113,13 +57,15 @@ class SettingsScreen(ModalScreen["DecodingSettings | None"]):
                 for name in self.fields:
                     with Horizontal(classes="settings-row"):
                         yield Label(literal(name), classes="settings-name")
-                        if name == "strategy":
+                        if name in self.choices:
                             yield Select(
-                                [(s, s) for s in STRATEGIES],
+                                [(c, c) for c in self.choices[name]],
                                 value=values[name],
                                 allow_blank=False,
-                                id="field-strategy",
+                                id=f"field-{name}",
                             )
+                        elif name in BOOL_FIELDS:
+                            yield Switch(values[name] == "true", id=f"field-{name}")
                         else:
                             yield Input(values[name], id=f"field-{name}")
                         yield Static(literal(HELP.get(name, "")), classes="settings-help")
@@ -131,28 +77,27 @@ class SettingsScreen(ModalScreen["DecodingSettings | None"]):
     def read_form(self) -> dict[str, str]:
         raw: dict[str, str] = {}
         for name in self.fields:
-            if name == "strategy":
-                raw[name] = str(self.query_one("#field-strategy", Select).value)
+            if name in self.choices:
+                raw[name] = str(self.query_one(f"#field-{name}", Select).value)
+            elif name in BOOL_FIELDS:
+                raw[name] = "true" if self.query_one(f"#field-{name}", Switch).value else "false"
             else:
                 raw[name] = self.query_one(f"#field-{name}", Input).value
         return raw
 
-    def fill(self, settings: DecodingSettings) -> None:
-        values = form_values(settings)
+    def fill(self, values: dict[str, str]) -> None:
         for name in self.fields:
-            if name == "strategy":
-                self.query_one("#field-strategy", Select).value = values[name]
+            if name in self.choices:
+                self.query_one(f"#field-{name}", Select).value = values[name]
+            elif name in BOOL_FIELDS:
+                self.query_one(f"#field-{name}", Switch).value = values[name] == "true"
             else:
                 self.query_one(f"#field-{name}", Input).value = values[name]
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "preset" and isinstance(event.value, str):
-            from assistant.core.decoding import preset
-
-            chosen = preset(event.value)
-            keep_seed = self.read_form().get("seed", "")
-            self.fill(chosen)
-            self.query_one("#field-seed", Input).value = keep_seed
+            # The seed and the grounding fields stay; a beam preset turns grounding off.
+            self.fill(preset_form(event.value, self.read_form()))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "apply":

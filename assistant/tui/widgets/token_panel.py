@@ -1,10 +1,11 @@
-"""Side panel for the token under the cursor: alternatives raw and after the processors,
+"""Side panel for the token under the cursor: its probabilities (raw, after the processors
+and, for a grounded token, copy and mixed with where it was copied from), the alternatives,
 the probability of any text the user types, and forking from an alternative."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,6 +15,14 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from assistant.tui.provenance_view import (
+    MODEL_CLASS,
+    SOURCE_CLASSES,
+    copied_from,
+    passage_class,
+    probability_rows,
+    source_class,
+)
 from assistant.tui.safe_text import join, literal, sanitize
 from assistant.tui.widgets.assistant_message import BEYOND, RANK_BUCKETS
 
@@ -47,14 +56,31 @@ class TokenPanel(VerticalScroll):
         if self.message is not None:
             self.message.focus()
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {name for _, name, _ in RANK_BUCKETS} | {BEYOND[0]}
+    COMPONENT_CLASSES: ClassVar[set[str]] = (
+        {name for _, name, _ in RANK_BUCKETS} | {BEYOND[0]} | set(SOURCE_CLASSES)
+    )
 
-    def legend(self) -> Content:
-        buckets = [*((name, label) for _, name, label in RANK_BUCKETS), BEYOND]
-        out = literal("token colour = raw rank:", "bold")
-        for name, label in buckets:
-            out = out + " " + literal(f" {label} ", self.get_visual_style(name, partial=True))
+    def _swatch(self, label: str, name: str) -> Content:
+        return literal(f" {label} ", self.get_visual_style(name, partial=True))
+
+    def legend(self, colouring: str = "rank", copied: Sequence[int] = ()) -> Content:
+        """What the colours mean (s switches between raw rank and source)."""
+        if colouring == "source" and self._grounded():
+            out = literal("token colour = source (s: by rank): copied from", "bold")
+            for number in copied:
+                out = out + " " + self._swatch(f"[{number}]", passage_class(number))
+            out = out + " " + self._swatch("the model's own", MODEL_CLASS)
+            return out + literal("\nEnter on a copied token opens its passage.")
+        if colouring == "source":
+            out = literal("no token provenance (grounding off): colour = raw rank", "bold")
+        else:
+            out = literal("token colour = raw rank (s: by source):", "bold")
+        for name, label in [*((name, label) for _, name, label in RANK_BUCKETS), BEYOND]:
+            out = out + " " + self._swatch(label, name)
         return out
+
+    def _grounded(self) -> bool:
+        return bool(getattr(self.message, "grounded", False))
 
     def compose(self) -> ComposeResult:
         yield Static(id="token-legend")
@@ -63,11 +89,14 @@ class TokenPanel(VerticalScroll):
         yield Static(id="token-processed")
         yield Input(placeholder="p: type a token, Enter: its probability", id="token-lookup")
         yield Static(id="token-lookup-result")
-        yield Static(literal("f: fork from an alternative (Enter):", "bold"))
+        yield Static(literal("f: fork from an alternative (raw p; Enter):", "bold"))
         yield OptionList(id="fork-options")
 
     def show_step(self, step: TokenStep | None) -> None:
-        self.query_one("#token-legend", Static).update(self.legend())
+        message: Any = self.message
+        colouring = getattr(message, "colouring", "rank")
+        copied = message.copied_passages() if message is not None else ()
+        self.query_one("#token-legend", Static).update(self.legend(colouring, copied))
         chosen = self.query_one("#token-chosen", Static)
         fork = self.query_one("#fork-options", OptionList)
         fork.clear_options()
@@ -77,19 +106,14 @@ class TokenPanel(VerticalScroll):
             self.query_one("#token-raw", Static).update("")
             self.query_one("#token-processed", Static).update("")
             return
-        chosen.update(
-            join(
-                (f"token {step.index + 1}: ", "bold"),
-                shown(step.token or step.text),
-                f"\nraw p={step.prob:.2%} (log {step.logprob:.2f}) rank {step.rank}",
-                f"\nafter processors p={step.processed_prob:.2%}",
-            )
-        )
+        chosen.update(self._probabilities(step, message))
         self.query_one("#token-raw", Static).update(
             prob_table("raw model", step.top, step.token_id)
         )
+        # With grounding, the processed distribution is the mixed one the token came from.
+        title = "mixed (decoded from)" if step.provenance else "after processors"
         self.query_one("#token-processed", Static).update(
-            prob_table("after processors", step.top_processed, step.token_id)
+            prob_table(title, step.top_processed, step.token_id)
         )
         fork.add_options(
             Option(literal(f"{p.prob:6.2%} {shown(p.text)}"), id=str(p.token_id))
@@ -98,6 +122,23 @@ class TokenPanel(VerticalScroll):
         )
         if fork.option_count:
             fork.highlighted = 0
+
+    def _probabilities(self, step: TokenStep, message: Any) -> Content:
+        head = join((f"token {step.index + 1}: ", "bold"), shown(step.token or step.text))
+        provenance = step.provenance
+        if provenance is None:  # grounding off: raw and processed, as always
+            return head + join(
+                f"\nraw p={step.prob:.2%} (log {step.logprob:.2f}) rank {step.rank}",
+                f"\nafter processors p={step.processed_prob:.2%}",
+            )
+        rows = probability_rows(step)
+        width = max(len(label) for label, _ in rows) + 1
+        out = head
+        for label, value in rows:
+            out = out + join(f"\n{label:<{width}}", (value, "bold"))
+        passage = message.passage_of(step) if message is not None else None
+        colour = source_class(step) or MODEL_CLASS
+        return out + literal("\n") + self._swatch(copied_from(provenance, passage), colour)
 
     def show_lookup(self, text: str, rows: Sequence[tuple[str, float, int]]) -> None:
         """rows: (token text, logprob, raw rank) for each token of the typed text."""
