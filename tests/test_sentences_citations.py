@@ -142,3 +142,18 @@ def test_cjk_sentence_marker_without_a_space_after() -> None:
 def test_steps_without_provenance_are_never_cited() -> None:
     plain = TokenStep(0, 5, " Hello.", -1.0, -1.0, 1)
     assert cite([plain, TokenStep(1, 6, " World.", -1.0, -1.0, 1)]) == (" Hello. World.", [])
+
+
+def test_the_chat_layer_imports_without_torch() -> None:
+    """The chat opens at once: building prompts, grounding input and citations must not load
+    torch or transformers (the engine loads them in a worker)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, assistant.chat.session, assistant.chat.citations, assistant.chat.grounding;"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ prompt's ``[n]``. For context-aware decoding the same prompt without the passage
 from __future__ import annotations
 
 from assistant.chat.events import PromptBudget
-from assistant.core.grounding import GroundingInput, SourceText
+from assistant.core.grounding_input import GroundingInput, SourceText
 from assistant.core.relevance import Relevance
 
 

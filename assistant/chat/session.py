@@ -78,7 +78,7 @@ class ChatSession:
         self._leaf_id: int | None = None  # the message the next turn continues from
         self._call_ids = (f"call-{n}" for n in itertools.count(1))
         self.last_turn: TurnRecord | None = None  # everything the latest turn gathered
-        self.relevance: Relevance | None = None  # grounding's sentence scorer; None: overlap
+        self.relevance: Relevance | None = None  # grounding's sentence scorer (see _relevance)
 
     # ------------------------------------------------------------------ lifecycle
     def load(self) -> list[Notice]:
@@ -270,7 +270,7 @@ class ChatSession:
 
         assert record.budget is not None
         prompt = record.budget.prompt
-        grounding = grounding_input(record.text, record.budget, self.relevance)
+        grounding = grounding_input(record.text, record.budget, self._relevance(record))
         stream = self._stage(
             record, "generation", lambda: engine.stream(prompt, record.decoding, stop, grounding)
         )
@@ -293,6 +293,16 @@ class ChatSession:
         record.answer = generation.text
         record.finish_reason = "cancelled" if stop.is_set() else generation.finish_reason
         record.model = engine.name
+
+    def _relevance(self, record: TurnRecord) -> Relevance | None:
+        """Grounding's sentence scorer: the one set on the session, else word overlap plus
+        the retriever's embedder (measured best: benchmarks/answer_rate.py --relevance)."""
+        if self.relevance is not None or not record.passages:
+            return self.relevance
+        from assistant.chat.relevance import hybrid_relevance  # retrieval's lexical terms
+
+        retriever = self.parts.retriever()
+        return hybrid_relevance(retriever.embedder) if retriever is not None else None
 
     def _store(self, record: TurnRecord) -> int:
         store = self.parts.history()

@@ -19,13 +19,13 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from transformers import LogitsProcessor
 
-from assistant.core.relevance import Relevance, word_overlap
+from assistant.core.grounding_input import GroundingInput, SourceText
+from assistant.core.relevance import word_overlap
 from assistant.core.sentences import split_sentences
 from assistant.core.types import Provenance
 
@@ -38,36 +38,6 @@ RAMP = 2  # match length at which the copy gets its full strength
 MIN_START_WORDS = 3  # shorter sentences (captions, menu items) do not open answers
 # A sentence end counts as copied (for grounded_stop) after this many matched tokens.
 MIN_COPIED_RUN = 3
-_LABEL_LINE = re.compile(r":(\d+)(?:-\d+)?(?:\s|$)")
-
-
-@dataclass(frozen=True)
-class SourceText:
-    """One passage as the prompt shows it: its label, its text, and the file line its text
-    starts on (read from labels such as ``notes.md:12-30`` when not given)."""
-
-    label: str
-    text: str
-    first_line: int | None = None
-
-    @property
-    def start_line(self) -> int:
-        if self.first_line is not None:
-            return self.first_line
-        match = _LABEL_LINE.search(self.label)
-        return int(match.group(1)) if match else 1
-
-
-@dataclass(frozen=True)
-class GroundingInput:
-    """What grounding needs from the caller: the question, the passages in prompt order, how
-    to score a sentence's relevance (word overlap when None), and for context-aware decoding
-    the same prompt without the passages."""
-
-    question: str
-    sources: tuple[SourceText, ...]
-    relevance: Relevance | None = None
-    unconditional_prompt: str | None = None
 
 
 class CopyIndex:
@@ -111,18 +81,23 @@ class CopyIndex:
         scores = _scores(grounding, texts)
         best = max(scores) if max(scores) > 0 else 1.0
         previous_source = -1
+        newlines: dict[int, list[int]] = {}  # per passage: offsets of its line breaks
         for sentence_no, ((number, source, start, end, structure), text) in enumerate(
             zip(pieces, texts, strict=True)
         ):
             ids, offsets = _encode(tokenizer, " " + text)
-            if not ids or len(index.tokens) + len(ids) + 1 > max_tokens:
+            if len(index.tokens) + len(ids) + 1 > max_tokens:
                 break
+            index.sentence_weight.append(math.exp(SHARPNESS * scores[sentence_no] / best))
+            index.sentence_passage.append(number)
+            if not ids:
+                continue
             if number != previous_source and index.tokens:
                 index._append(-1, number, 0, -1, True)  # passages never run together
             previous_source = number
-            index.sentence_weight.append(math.exp(SHARPNESS * scores[sentence_no] / best))
-            index.sentence_passage.append(number)
-            lines = _line_map(source, start, end)
+            if number not in newlines:
+                newlines[number] = [i for i, ch in enumerate(source.text) if ch == "\n"]
+            lines = _line_map(source, newlines[number], start, end)
             first = len(index.tokens)
             for i, (token, offset) in enumerate(zip(ids, offsets, strict=True)):
                 line = lines[min(offset, len(lines) - 1)]
@@ -186,11 +161,10 @@ def _encode(tokenizer: Any, text: str) -> tuple[list[int], list[int]]:
     return ids, offsets
 
 
-def _line_map(source: SourceText, start: int, end: int) -> list[int]:
+def _line_map(source: SourceText, newlines: list[int], start: int, end: int) -> list[int]:
     """File line of each character of the sentence as encoded (" " + words joined by one
-    space): character i of the encoded text stands for character ``index[i]`` of the source."""
+    space), from the offsets of the source text's line breaks."""
     text = source.text
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
     lines: list[int] = []
     for match in re.finditer(r"\S+", text[start:end]):
         line = source.start_line + bisect.bisect_left(newlines, start + match.start())
