@@ -237,3 +237,31 @@ def test_tool_needing_approval_is_denied_without_a_callback(
         assert allowed.ok and asked == ["slow.echo"]
     finally:
         hub.config.auto_approve.add("slow.*")
+
+
+@pytest.mark.parametrize("name", ["overlap", "bm25", "hybrid"])
+def test_grounded_turn_scores_sentences_with_the_configured_relevance(
+    session: ChatSession, settings: Settings, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    import assistant.chat.relevance as relevance
+
+    asked: list[tuple[str, int]] = []
+    real = relevance.relevance_named
+
+    def spy(chosen: str, embedder: Any = None) -> Any:
+        scorer = real(chosen, embedder)
+
+        def score(question: str, sentences: Any) -> list[float]:
+            asked.append((chosen, len(sentences)))
+            return scorer(question, sentences)
+
+        return score
+
+    monkeypatch.setattr(relevance, "relevance_named", spy)
+    session.settings = settings.model_copy(update={"grounding_relevance": name})
+    decoding = DecodingSettings(max_new_tokens=8, grounding="copy")
+    events = list(session.turn("What does beam search keep?", decoding=decoding, use_tools=False))
+    assert of_type(events, TurnDone)
+    assert asked and asked[0][0] == name and asked[0][1] > 0
+    steps = [e.step for e in of_type(events, TokenGenerated)]
+    assert steps and all(s.provenance is not None for s in steps)

@@ -15,6 +15,7 @@ from assistant.core.relevance import Relevance, word_overlap
 from assistant.rag.lexical import lexical_tokens
 
 BM25_K1, BM25_B = 1.2, 0.75
+DENSE_WEIGHT = 1.0  # hybrid: the embedding side's weight beside word overlap
 
 
 def bm25(question: str, sentences: Sequence[str]) -> list[float]:
@@ -57,13 +58,14 @@ def embedding_relevance(embedder: Any) -> Relevance:
 
 
 def hybrid_relevance(embedder: Any) -> Relevance:
-    """Word overlap and embedding cosine, each scaled to its best sentence, summed."""
+    """Word overlap and embedding cosine, each scaled to its best sentence, summed (the
+    embedding side weighted DENSE_WEIGHT)."""
     dense = embedding_relevance(embedder)
 
     def score(question: str, sentences: Sequence[str]) -> list[float]:
         parts = [word_overlap(question, sentences), dense(question, sentences)]
         scaled = [[v / (max(p) or 1.0) for v in p] for p in parts]
-        return [a + b for a, b in zip(*scaled, strict=True)]
+        return [a + DENSE_WEIGHT * b for a, b in zip(*scaled, strict=True)]
 
     return score
 

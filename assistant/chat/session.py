@@ -295,14 +295,17 @@ class ChatSession:
         record.model = engine.name
 
     def _relevance(self, record: TurnRecord) -> Relevance | None:
-        """Grounding's sentence scorer: the one set on the session, else word overlap plus
-        the retriever's embedder (measured best: benchmarks/answer_rate.py --relevance)."""
+        """Grounding's sentence scorer: the one set on the session, else the configured one
+        (``grounding_relevance``; measured with benchmarks/answer_rate.py --relevance)."""
         if self.relevance is not None or not record.passages:
             return self.relevance
-        from assistant.chat.relevance import hybrid_relevance  # retrieval's lexical terms
+        from assistant.chat.relevance import relevance_named  # retrieval's lexical terms
 
-        retriever = self.parts.retriever()
-        return hybrid_relevance(retriever.embedder) if retriever is not None else None
+        name = self.settings.grounding_relevance
+        retriever = self.parts.retriever() if name in ("embedding", "hybrid") else None
+        if name in ("embedding", "hybrid") and retriever is None:
+            name = "overlap"
+        return relevance_named(name, retriever.embedder if retriever is not None else None)
 
     def _store(self, record: TurnRecord) -> int:
         store = self.parts.history()
