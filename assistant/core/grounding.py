@@ -202,31 +202,35 @@ class PassageCopyProcessor(LogitsProcessor):
         self._weight = 0.0
         self._match = 0
         self._votes: dict[int, tuple[float, int]] = {}  # token → (copy prob, best position)
-        self._model: torch.Tensor | None = None
+        self._model: torch.Tensor | None = None  # log p_model, kept when nothing was voted
+        self._model_probs = torch.zeros(1)  # p_model, kept when the copy was mixed in
         self._sentences_copied = 0
         self.stop_here = False  # the answer just finished a copied sentence and the model leaves
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if scores.shape[0] != 1 or not len(self.index):
             return scores
-        answer = input_ids[0, self.prompt_length :].tolist()
-        if len(answer) < self._seen:  # a shorter history than last time: start again
+        if input_ids.shape[1] - self.prompt_length < self._seen:  # a shorter history: restart
             self._restart()
         ended_copied = False
-        for token in answer[self._seen :]:
+        for token in input_ids[0, self.prompt_length + self._seen :].tolist():
             ended_copied = self._ended_copied_sentence(token)
             self._advance(token)
-        self._seen = len(answer)
+            self._seen += 1
         self._vote()
-        model = torch.softmax(scores[0].float(), dim=-1)
-        self._model = model
-        self.stop_here = ended_copied and int(torch.argmax(model)) not in self._votes
+        row = scores[0].float()
+        # The model's own top token (argmax of the scores) decides whether the answer stops.
+        self.stop_here = ended_copied and int(torch.argmax(row)) not in self._votes
         if not self._votes:
-            return torch.log(model).unsqueeze(0).to(scores.dtype)  # type: ignore[return-value]
+            self._model = torch.log_softmax(row, dim=-1)
+            return self._model.unsqueeze(0).to(scores.dtype)  # type: ignore[return-value]
+        model = torch.softmax(row, dim=-1)
+        self._model = None
+        self._model_probs = model
         mixed = model * (1.0 - self._weight)
         ids = torch.tensor(list(self._votes), dtype=torch.long)
-        probs = torch.tensor([v[0] for v in self._votes.values()], dtype=mixed.dtype)
-        mixed.index_add_(0, ids, probs * self._weight)
+        probs = torch.tensor([v[0] * self._weight for v in self._votes.values()])
+        mixed.index_add_(0, ids, probs.to(mixed.dtype))
         return torch.log(mixed).unsqueeze(0).to(scores.dtype)  # type: ignore[return-value]
 
     def _ended_copied_sentence(self, token: int) -> bool:
@@ -283,7 +287,10 @@ class PassageCopyProcessor(LogitsProcessor):
 
     def provenance(self, token: int) -> Provenance:
         """Where ``token`` (just chosen at this step) came from."""
-        model_prob = float(self._model[token]) if self._model is not None else 0.0
+        if self._model is not None:  # no votes: the model's log-probabilities were kept
+            model_prob = math.exp(float(self._model[token]))
+        else:
+            model_prob = float(self._model_probs[token])
         vote = self._votes.get(token)
         if vote is None:
             return Provenance(model_prob, 0.0, self._weight, self._match)
