@@ -91,7 +91,9 @@ def _check_loadable(index: Path) -> None:
     assert sum(d.n_chunks for d in store.documents()) == store.count == len(rows)
     retriever = Retriever(rag_settings(index), store, tiny_embedder())
     assert retriever.search("attention beam", k=3)
-    assert retriever.search("attention beam", k=3, mode="lexical")
+    # A commit made mid-run (slow machine) may hold only files without either word.
+    if any(w in r.text.lower() for r in rows.values() for w in ("attention", "beam")):
+        assert retriever.search("attention beam", k=3, mode="lexical")
     store.close()
 
 

@@ -302,10 +302,15 @@ class ChatSession:
         from assistant.chat.relevance import relevance_named  # retrieval's lexical terms
 
         name = self.settings.grounding_relevance
-        retriever = self.parts.retriever() if name in ("embedding", "hybrid") else None
-        if name in ("embedding", "hybrid") and retriever is None:
-            name = "overlap"
-        return relevance_named(name, retriever.embedder if retriever is not None else None)
+        if name not in ("embedding", "hybrid"):
+            return relevance_named(name)
+        try:
+            retriever = self.parts.retriever()
+            embedder = retriever.embedder if retriever is not None else None
+        except Exception:  # no embedder to be had: word overlap still grounds the answer
+            log.exception("no embedder for grounding relevance")
+            embedder = None
+        return relevance_named(name if embedder is not None else "overlap", embedder)
 
     def _store(self, record: TurnRecord) -> int:
         store = self.parts.history()
