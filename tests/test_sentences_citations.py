@@ -27,6 +27,15 @@ def test_western_sentences_keep_decimals_and_abbreviations() -> None:
     ]
 
 
+def test_list_numbers_are_not_sentence_ends() -> None:
+    text = "It adds them up until 0.9:\n1. mat: cumulative 0.591.\n2. floor: 0.809."
+    assert texts(text) == ["It adds them up until 0.9:", "mat: cumulative 0.591.", "floor: 0.809."]
+    assert texts("Released in 2019. GPT-3 came in 2020.") == [
+        "Released in 2019.",
+        "GPT-3 came in 2020.",
+    ]
+
+
 def test_polish_and_russian_sentences() -> None:
     assert texts("Model jest karany. Używamy funkcji log loss.") == [
         "Model jest karany.",

@@ -20,6 +20,7 @@ _CJK_END = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 _ABBREVIATIONS = frozenset(
     {"e.g.", "i.e.", "etc.", "vs.", "cf.", "fig.", "eq.", "no.", "dr.", "mr."}
 )
+_NUMBERING = re.compile(r"^\d{1,3}\.$")  # "1." opening a list line is not a sentence end
 # A line that starts a block: heading, list item, table row, quote, code fence.
 _BLOCK_START = re.compile(r"^\s*(#{1,6}\s|\*+\s|[-+•]\s|\d{1,3}[.)]\s|\||>|```|#\+)")
 _HEADING = re.compile(r"^\s*(#{1,6}\s|\*+\s(?=\S))")
@@ -59,9 +60,11 @@ def _line_breaks(text: str) -> list[int]:
 def _ends(text: str) -> list[int]:
     ends = set(_line_breaks(text))
     for match in _WESTERN_END.finditer(text):
-        word_start = text.rfind(" ", 0, match.start()) + 1
+        word_start = max(text.rfind(" ", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
         word = text[word_start : match.end()].strip(_CLOSERS).lower()
-        if word not in _ABBREVIATIONS:
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        numbering = _NUMBERING.match(word) and not text[line_start:word_start].strip()
+        if word not in _ABBREVIATIONS and not numbering:
             ends.add(match.end())
     ends.update(match.end() for match in _CJK_END.finditer(text))
     ends.add(len(text))
