@@ -120,21 +120,27 @@ def pipeline_cases(
     return cases, session
 
 
+def case_grounding(case: dict[str, Any], relevance: Any = None) -> Any:
+    """The GroundingInput of one question: its passages and its prompt without them."""
+    from assistant.core.grounding_input import GroundingInput, SourceText
+
+    return GroundingInput(
+        case["question"],
+        tuple(SourceText(label, text) for label, text in case["passages"]),
+        relevance=relevance,
+        unconditional_prompt=case["without"],
+    )
+
+
 def run_mode(
     engine: Any, cases: list[dict[str, Any]], settings: Any, relevance: Any
 ) -> dict[str, Any]:
-    from assistant.core.grounding import GroundingInput, SourceText
     from assistant.training.answer_rate import cut_at_stop
 
     outcomes, rates, firsts = [], [], []
     for case in cases:
         texts = [text for _, text in case["passages"]]
-        grounding = GroundingInput(
-            case["question"],
-            tuple(SourceText(label, text) for label, text in case["passages"]),
-            relevance=relevance,
-            unconditional_prompt=case["without"],
-        )
+        grounding = case_grounding(case, relevance)
         began = time.perf_counter()
         stream = engine.stream(case["prompt"], settings, None, grounding)
         setup = time.perf_counter() - began  # tokenising the prompt, the copy index, relevance
@@ -176,15 +182,12 @@ def run_mode(
 def speed(engine: Any, cases: list[dict[str, Any]], n: int, repeats: int = 3) -> dict[str, Any]:
     """Decode tok/s of off vs copy on the same prompts, interleaved; fixed 48 tokens."""
     from assistant.core.decoding import DecodingSettings
-    from assistant.core.grounding import GroundingInput, SourceText
 
     rates: dict[str, list[float]] = {"off": [], "copy": []}
     ratios = []
     for _ in range(repeats):
         for case in cases[:n]:
-            grounding = GroundingInput(
-                case["question"], tuple(SourceText(lb, tx) for lb, tx in case["passages"])
-            )
+            grounding = case_grounding(case)
             pair = {}
             for mode in ("off", "copy"):
                 settings = DecodingSettings(

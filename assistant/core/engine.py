@@ -242,11 +242,6 @@ class GenerationStream:
         self._started = 0.0
         self._iter: Iterator[TokenStep] | None = None
 
-    @property
-    def grounded(self) -> bool:
-        """Whether the passages steer this generation (each step has its provenance)."""
-        return self.request.copy is not None
-
     def __iter__(self) -> Iterator[TokenStep]:
         if self._iter is None:
             self._iter = self._run()
