@@ -240,14 +240,13 @@ class PassageCopyProcessor(LogitsProcessor):
         vote = self._votes.get(token)
         if vote is None or not self.index.sentence_last[vote[1]] or self._match < MIN_COPIED_RUN:
             return False
-        self._sentences_copied += 1
-        index = self.index
-        following = index.sentence[vote[1]] + 1
-        return (
-            self._sentences_copied >= self.sentences
-            or following >= len(index.sentence_passage)
-            or index.sentence_passage[following] != index.sentence_passage[following - 1]
-        )
+        self._sentences_copied += 1  # counted here: each token is looked at once, in order
+        return self._sentences_copied >= self.sentences or self._passage_ends_after(vote[1])
+
+    def _passage_ends_after(self, position: int) -> bool:
+        """Whether the sentence at ``position`` is the last of its passage."""
+        passage_of, following = self.index.sentence_passage, self.index.sentence[position] + 1
+        return following >= len(passage_of) or passage_of[following] != passage_of[following - 1]
 
     def _advance(self, token: int) -> None:
         runs = self._runs

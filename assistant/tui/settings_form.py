@@ -84,13 +84,7 @@ def preset_form(name: str, raw: Mapping[str, str]) -> dict[str, str]:
     from assistant.core.decoding import preset
 
     chosen = preset(name)
-    values = form_values(chosen)
-    for field in ("seed", *GROUNDING_FIELDS):
-        if field in raw:
-            values[field] = raw[field]
-    if chosen.strategy == "beam":
-        values["grounding"] = "off"
-    return values
+    return form_values(chosen) | _carried_over(chosen, raw)
 
 
 def preset_keeping_grounding(name: str, current: DecodingSettings | None) -> DecodingSettings:
@@ -101,13 +95,16 @@ def preset_keeping_grounding(name: str, current: DecodingSettings | None) -> Dec
     chosen = preset(name)
     if current is None:
         return chosen
-    kept: dict[str, Any] = {
-        field: getattr(current, field) for field in GROUNDING_FIELDS if hasattr(current, field)
-    }
-    kept["seed"] = current.seed
+    return chosen.replace(**_carried_over(chosen, current.to_dict()))
+
+
+def _carried_over(chosen: DecodingSettings, current: Mapping[str, Any]) -> dict[str, Any]:
+    """What a preset keeps of the current settings: the seed and the grounding fields, with
+    grounding off when the preset is beam search."""
+    kept = {field: current[field] for field in ("seed", *GROUNDING_FIELDS) if field in current}
     if chosen.strategy == "beam":
         kept["grounding"] = "off"
-    return chosen.replace(**kept)
+    return kept
 
 
 def _stop_list(text: str) -> tuple[str, ...]:

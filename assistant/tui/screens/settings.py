@@ -26,7 +26,7 @@ __all__ = ["HELP", "SettingsScreen", "form_values", "parse_form"]
 
 
 def _choices() -> dict[str, tuple[str, ...]]:
-    """Fields picked from a list (imported late: the decoding module pulls in torch)."""
+    """Fields picked from a list."""
     from assistant.core.decoding import GROUNDING_MODES, STRATEGIES
 
     return {"strategy": STRATEGIES, "grounding": GROUNDING_MODES}
