@@ -6,41 +6,23 @@ chat uses was measured with ``benchmarks/answer_rate.py --relevance``.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from assistant.core.relevance import Relevance, word_overlap
+from assistant.rag.bm25 import Postings
 from assistant.rag.lexical import lexical_tokens
 
-BM25_K1, BM25_B = 1.2, 0.75
 DENSE_WEIGHT = 1.0  # hybrid: the embedding side's weight beside word overlap
 
 
 def bm25(question: str, sentences: Sequence[str]) -> list[float]:
-    """Okapi BM25 of each sentence for the question, over the sentences as the collection."""
-    docs = [lexical_tokens(s) for s in sentences]
-    if not docs:
-        return []
-    average = sum(len(d) for d in docs) / len(docs) or 1.0
-    frequency: Counter[str] = Counter(t for d in docs for t in set(d))
-    n = len(docs)
-    wanted = set(lexical_tokens(question))
-    scores = []
-    for doc in docs:
-        counts = Counter(doc)
-        score = 0.0
-        for term in wanted & counts.keys():
-            idf = math.log(1.0 + (n - frequency[term] + 0.5) / (frequency[term] + 0.5))
-            tf = counts[term]
-            score += (
-                idf
-                * tf
-                * (BM25_K1 + 1)
-                / (tf + BM25_K1 * (1 - BM25_B + BM25_B * len(doc) / average))
-            )
-        scores.append(score)
+    """Okapi BM25 of each sentence for the question, the sentences being the collection
+    (retrieval's own postings and terms)."""
+    postings = Postings.empty().updated((), {i: lexical_tokens(s) for i, s in enumerate(sentences)})
+    scores = [0.0] * len(sentences)
+    for i, score in postings.search(lexical_tokens(question), len(sentences)):
+        scores[i] = score
     return scores
 
 
