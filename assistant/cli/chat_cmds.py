@@ -23,6 +23,7 @@ from assistant.cli import history_cmds
 from assistant.cli.common import emit_json, notice
 from assistant.cli.decoding_flags import add_decoding_flags, decoding_from_args
 from assistant.settings import Settings
+from assistant.text_safety import escape_controls as _safe
 
 ASK_DEFAULTS: dict[str, Any] = {
     "strategy": "greedy",
@@ -72,15 +73,6 @@ def _model_info(session: Any) -> dict[str, Any]:
         "notice": loaded.notice,
         "context_length": parts.engine().context_length,
     }
-
-
-def _safe(text: str) -> str:
-    """Text for a terminal: control characters (escape sequences could restyle or rewrite
-    the screen) shown as escapes; newlines and tabs kept."""
-    return "".join(
-        ch if ch in "\n\t" or (ch.isprintable() and not 0x80 <= ord(ch) <= 0x9F) else repr(ch)[1:-1]
-        for ch in text
-    )
 
 
 def _show_text(event: Any, json_mode: bool, citer: Citer) -> None:
