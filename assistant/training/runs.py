@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 from transformers import PreTrainedTokenizerBase
 
+# quiet_transformers is re-exported: train and finetune call it before their progress.
+from assistant.core.models import quiet_transformers as quiet_transformers
 from assistant.errors import DataError
 from assistant.training.checkpoint import CHECKPOINTS, STATE_FILE, latest_checkpoint, read_state
 from assistant.training.copy_blocks import copy_blocks
@@ -158,14 +160,6 @@ def offsets_encoder(tokenizer: PreTrainedTokenizerBase) -> Encoder:
         return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
 
     return slow
-
-
-def quiet_transformers() -> None:
-    """Training prints its own progress: no per-save progress bars or advice from transformers."""
-    from transformers.utils import logging
-
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
 
 
 def qa_examples_for(
