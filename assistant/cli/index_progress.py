@@ -13,15 +13,13 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+# The index commands show paths and snippets through this name.
+from assistant.text_safety import escape_controls as printable
+
 if TYPE_CHECKING:
     from assistant.rag.indexer import IndexReport, ProgressCallback, ProgressEvent
 
 PLAIN_EVERY_S = 2.0
-
-
-def printable(text: str) -> str:
-    """Text shown literally: control characters (terminal escapes included) made visible."""
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1] for ch in text)
 
 
 @contextlib.contextmanager

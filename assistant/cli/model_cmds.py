@@ -10,6 +10,7 @@ from typing import Any
 from assistant.cli.common import emit_json, notice
 from assistant.cli.decoding_flags import add_decoding_flags, decoding_from_args
 from assistant.settings import Settings
+from assistant.text_safety import escape_controls
 
 
 def _engine(settings: Settings, args: argparse.Namespace) -> Any:
@@ -45,7 +46,7 @@ def _text_arg(value: str) -> str:
 
 def _shown(text: str) -> str:
     """A token as a table cell: newlines, tabs and control characters made visible."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return escape_controls(text, keep="")
 
 
 def cmd_probs(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,8 +3,8 @@
 Model output, documents and tool results may contain Rich/Textual markup (``[bold]``,
 ``[link=...]``) or terminal control sequences (``ESC [31m``, OSC 8 hyperlinks). We never parse
 markup (Content objects are built from plain strings), and every control character is replaced
-by a visible ``\\xNN`` spelling, so the ESC that would start a sequence never reaches the
-terminal and the user still sees that it was there.
+by a visible ``\\xNN`` spelling (``assistant.text_safety``, shared with the CLI), so the ESC that
+would start a sequence never reaches the terminal and the user still sees that it was there.
 """
 
 from __future__ import annotations
@@ -12,20 +12,16 @@ from __future__ import annotations
 from textual.content import Content, Span
 from textual.style import Style
 
-# C0 controls except newline and tab, DEL, C1 controls, and the bidi overrides/isolates that
-# can visually reorder text (Trojan Source).
-_BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
-_CONTROL_CODES = (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *_BIDI)
-_TRANSLATE: dict[int, str] = {
-    code: (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}") for code in _CONTROL_CODES
-}
-_TRANSLATE[ord("\n")] = "\n"
-_TRANSLATE[ord("\t")] = "    "
+from assistant.text_safety import escape_controls
 
 
 def sanitize(text: str) -> str:
-    """``text`` with every control character made visible (newlines kept, tabs expanded)."""
-    return text.replace("\r\n", "\n").translate(_TRANSLATE)
+    """``text`` with every control character made visible (newlines kept, tabs expanded).
+
+    Tabs become four spaces and CRLF one newline, for layout inside a widget; which characters
+    are escaped, and how, is the shared policy.
+    """
+    return escape_controls(text.replace("\r\n", "\n"), controls_only=True).replace("\t", "    ")
 
 
 def literal(text: str, style: str | Style = "") -> Content:
