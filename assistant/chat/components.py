@@ -1,5 +1,5 @@
-"""The heavy parts of a chat session, created on first use: engine, retriever, tool hub,
-history store, and (for dry runs) a tokenizer alone.
+"""The heavy parts of a chat session, created on first use: engine, embedder, retriever, tool
+hub, history store, and (for dry runs) a tokenizer alone.
 
 Loads run in the caller's thread (the TUI calls from a worker). A part that cannot be had
 becomes a Notice and ``None`` — an empty index or a dead tool server never stops the chat;
@@ -11,16 +11,20 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.chat.events import Notice
+from assistant.chat.session_protocol import ModelInfo
 from assistant.errors import AssistantError, ModelLoadError
 
 if TYPE_CHECKING:
     from assistant.chat.history import HistoryStore
     from assistant.core.engine import Engine
+    from assistant.rag.embedder import Embedder
+    from assistant.rag.indexer import ProgressEvent
     from assistant.rag.retriever import Retriever
     from assistant.settings import Settings
     from assistant.tools.client import ToolHub
@@ -63,8 +67,14 @@ class Components:
         self._history = history
         self._counter: TokenCounter | None = None
         self._known_files: list[str] | None = None
+        self._max_calls: int | None = None  # the config's cap, read once while no hub runs
         # None: not tried yet; "" tried and fine; text: why it is unavailable.
         self._retriever_problem: str | None = "" if retriever is not None else None
+        # Loaded ahead only by load_all (shared by the index build and the retriever); a
+        # turn without it lets the retriever load its own on the first dense query.
+        self._embedder: Embedder | None = None
+        self._embedder_problem: str | None = None
+        self.tool_servers = (0, 0)  # (running, configured) after the tool servers started
         self._tools_started = False  # start() is idempotent: it launches only dead servers
         self._lock = threading.RLock()
         self.notices: list[Notice] = []  # produced by lazy loads, handed out by the session
@@ -73,6 +83,20 @@ class Components:
     @property
     def engine_loaded(self) -> bool:
         return self._engine is not None
+
+    @property
+    def engine_if_loaded(self) -> Engine | None:
+        return self._engine
+
+    def model_info(self) -> ModelInfo | None:
+        """The loaded engine's model, else the tokenizer that counted a prompt; loads nothing."""
+        with self._lock:
+            if self._engine is not None:
+                return ModelInfo.of_engine(self._engine)
+            if self._counter is not None:
+                counter = self._counter
+                return ModelInfo(counter.model_name, counter.context_length, loaded=False)
+            return None
 
     def engine(self) -> Engine:
         """The generator; raises ModelLoadError when no model can be loaded."""
@@ -123,16 +147,51 @@ class Components:
         raise ModelLoadError("no tokenizer available to count tokens: " + "; ".join(problems))
 
     # ------------------------------------------------------------------ retrieval
-    def retriever(self) -> Retriever | None:
-        """The retriever, building the index from the configured documents if there is none."""
+    def embedder(self) -> Embedder | None:
+        """The embedding model (the given retriever's, else the configured one), or None
+        when it cannot be loaded (a Notice says why; the retriever retries on first use)."""
+        with self._lock:
+            if self._embedder is None and self._embedder_problem is None:
+                try:
+                    if self._retriever is not None:  # a stand-in retriever may have none
+                        self._embedder = getattr(self._retriever, "embedder", None)
+                    else:
+                        from assistant.rag.embedder import Embedder
+
+                        self._embedder = Embedder(
+                            self.settings.embed_model, threads=self.settings.embed_threads
+                        )
+                    self._embedder_problem = ""
+                except (AssistantError, OSError) as exc:
+                    self._embedder_problem = _reason(exc)
+                    self.notices.append(
+                        Notice(f"embedding model unavailable: {self._embedder_problem}", "warning")
+                    )
+            return self._embedder
+
+    @property
+    def retriever_problem(self) -> str:
+        """Why retrieval is unavailable ("" when it is fine or not tried yet)."""
+        return self._retriever_problem or ""
+
+    @property
+    def embedder_problem(self) -> str:
+        return self._embedder_problem or ""
+
+    def retriever(self, progress: Callable[[str], None] | None = None) -> Retriever | None:
+        """The retriever, building the index from the configured documents if there is none
+        (``progress`` hears "files done/total" while it builds)."""
         with self._lock:
             if self._retriever is None and self._retriever_problem is None:
                 try:
                     from assistant.rag import Retriever, ensure_index
 
-                    if ensure_index(self.settings):
+                    built = ensure_index(
+                        self.settings, _index_progress(progress), embedder=self._embedder
+                    )
+                    if built:
                         self.notices.append(Notice("built the document index"))
-                    self._retriever = Retriever.open(self.settings)
+                    self._retriever = Retriever.open(self.settings, embedder=self._embedder)
                     self._retriever_problem = ""
                 except (AssistantError, OSError) as exc:
                     self._retriever_problem = _reason(exc)
@@ -155,13 +214,31 @@ class Components:
                     return None
             if not self._tools_started:
                 self._tools_started = True
-                for line in self._tools.start():
+                failures = self._tools.start()
+                for line in failures:
                     self.notices.append(Notice(f"tool server: {line}", "warning"))
+                total = len(self._tools.config.servers)
+                self.tool_servers = (total - len(failures), total)
             return self._tools
 
     @property
     def tools_if_created(self) -> ToolHub | None:
         return self._tools
+
+    def max_calls_per_turn(self) -> int:
+        """The tool-call cap of the MCP config (the started hub's, else read from the file).
+        A config that cannot be read keeps the default cap; tools() reports why."""
+        from assistant.tools.config import ToolsConfig, load_tools_config
+
+        with self._lock:
+            if self._tools is not None:
+                return self._tools.config.max_calls_per_turn
+            if self._max_calls is None:
+                try:
+                    self._max_calls = load_tools_config(self.settings).max_calls_per_turn
+                except AssistantError:
+                    self._max_calls = ToolsConfig().max_calls_per_turn
+            return self._max_calls
 
     def known_files(self) -> list[str]:
         """Document file names relative to the file lookup's root, for the router."""
@@ -189,6 +266,20 @@ class Components:
             if self._history is not None:
                 self._history.close()
             self._tools = self._retriever = self._history = None
+
+
+def _index_progress(
+    progress: Callable[[str], None] | None,
+) -> Callable[[ProgressEvent], None] | None:
+    """The indexer's progress events as "files done/total" lines."""
+    if progress is None:
+        return None
+
+    def report(event: ProgressEvent) -> None:
+        if event.files_total:
+            progress(f"{event.files_done}/{event.files_total} files")
+
+    return report
 
 
 def _walk_files(documents: list[Path]) -> list[str]:

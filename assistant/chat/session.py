@@ -33,12 +33,12 @@ from assistant.chat.events import (
     TurnError,
 )
 from assistant.chat.grounding import grounding_input
+from assistant.chat.loading import StageCallback, load_all
 from assistant.chat.prompt import TokenizerCutter, build_prompt
 from assistant.chat.stages import TurnFailed, run_tools, timed
 from assistant.chat.template import STOP_STRINGS
 from assistant.chat.turn_record import TurnRecord
 from assistant.core.decoding import DecodingSettings
-from assistant.errors import AssistantError
 
 if TYPE_CHECKING:
     from assistant.chat.history import HistoryStore, Message
@@ -81,23 +81,11 @@ class ChatSession:
         self.relevance: Relevance | None = None  # grounding's sentence scorer (see _relevance)
 
     # ------------------------------------------------------------------ lifecycle
-    def load(self) -> list[Notice]:
-        """Load the engine, open (or build) the index, start the tool servers. Failures come
-        back as Notices; the chat works with whatever loaded."""
-        for what, load in (
-            ("model", self.parts.engine),
-            ("retrieval", self.parts.retriever),
-            ("tools", self.parts.tools),
-            ("history", self.parts.history),
-        ):
-            try:
-                load()
-            except AssistantError as exc:
-                self.parts.notices.append(Notice(f"{what} unavailable: {exc}", "error"))
-            except Exception as exc:  # a broken install must not stop the chat from opening
-                log.exception("loading %s failed", what)
-                text = f"{what} unavailable: {type(exc).__name__}: {exc}"
-                self.parts.notices.append(Notice(text, "error"))
+    def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
+        """Load the engine and embedder, open (or build) the index, start the tool servers,
+        each stage reported to ``on_stage``. Failures come back as Notices; the chat works
+        with whatever loaded."""
+        load_all(self.parts, on_stage)
         return self._take_notices()
 
     def close(self) -> None:

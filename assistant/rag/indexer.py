@@ -272,12 +272,18 @@ def root_of(path: Path, roots: list[Path]) -> str:
     return str(path)
 
 
-def ensure_index(settings: Settings, progress: ProgressCallback | None = None) -> bool:
-    """Build the index from ``settings.documents`` if there is none yet; True if it built."""
+def ensure_index(
+    settings: Settings,
+    progress: ProgressCallback | None = None,
+    *,
+    embedder: Embedder | None = None,
+) -> bool:
+    """Build the index from ``settings.documents`` if there is none yet; True if it built.
+    ``embedder``: an already loaded embedding model to build with (else one is loaded)."""
     if IndexStore.exists(settings.index_path):
         return False
     documents = [p for p in settings.documents if Path(p).exists()]
     if not documents:
         return False
-    Indexer(settings, progress=progress).add(documents)
+    Indexer(settings, embedder=embedder, progress=progress).add(documents)
     return True

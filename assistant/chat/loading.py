@@ -1,0 +1,130 @@
+"""The stages of a chat session's start — model, embedder, index, tools — as plain records.
+
+``Components.load_all`` reports each stage to a callback as it starts, makes progress (the
+index build: files done of total) and ends, with the seconds it took, so a UI can explain a
+slow first start. The callback runs in the loading thread; the UI hands it to its own loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from assistant.chat.events import Notice
+from assistant.errors import AssistantError
+
+if TYPE_CHECKING:
+    from assistant.chat.components import Components
+
+log = logging.getLogger(__name__)
+StageState = Literal["waiting", "running", "done", "failed", "skipped"]
+LOAD_STAGES = ("model", "embedder", "index", "tools")  # in the order they load
+PROGRESS_INTERVAL_S = 0.2  # progress within a stage is reported at most this often
+
+
+@dataclass(frozen=True)
+class LoadStage:
+    name: str  # one of LOAD_STAGES
+    state: StageState
+    seconds: float = 0.0  # time spent so far (running) or in all (done, failed)
+    detail: str = ""  # progress ("12/40 files") or, when failed, why
+
+
+StageCallback = Callable[[LoadStage], None]
+
+
+class StageClock:
+    """Times one stage and reports it: running (with throttled progress), then the end."""
+
+    def __init__(self, name: str, report: StageCallback | None) -> None:
+        self.name = name
+        self._report = report
+        self._began = time.perf_counter()
+        self._last_progress = float("-inf")
+        self._emit("running")
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self._began
+
+    def progress(self, detail: str) -> None:
+        now = time.perf_counter()
+        if now - self._last_progress >= PROGRESS_INTERVAL_S:
+            self._last_progress = now
+            self._emit("running", detail)
+
+    def finish(self, state: StageState, detail: str = "") -> LoadStage:
+        return self._emit(state, detail)
+
+    def _emit(self, state: StageState, detail: str = "") -> LoadStage:
+        stage = LoadStage(self.name, state, self.seconds, detail)
+        if self._report is not None:
+            self._report(stage)
+        return stage
+
+
+def load_all(parts: Components, on_stage: StageCallback | None = None) -> None:
+    """Load model, embedder, index and tool servers in turn (then open the history), each
+    timed and reported to ``on_stage``. A part that fails becomes a Notice on ``parts`` and
+    the rest still load: the chat works with whatever loaded."""
+    _run(parts, "model", "model", on_stage, lambda clock: _model(parts))
+    _run(parts, "embedder", "embedding model", on_stage, lambda clock: _embedder(parts))
+    _run(parts, "index", "retrieval", on_stage, lambda clock: _index(parts, clock))
+    _run(parts, "tools", "tools", on_stage, lambda clock: _tools(parts))
+    _run(parts, "history", "history", None, lambda clock: _history(parts))
+
+
+Outcome = tuple[StageState, str]  # how a stage ended, and a short detail
+
+
+def _run(
+    parts: Components,
+    name: str,
+    label: str,
+    on_stage: StageCallback | None,
+    load: Callable[[StageClock], Outcome],
+) -> None:
+    clock = StageClock(name, on_stage)
+    try:
+        state, detail = load(clock)
+    except AssistantError as exc:
+        state, detail = "failed", str(exc)
+        parts.notices.append(Notice(f"{label} unavailable: {exc}", "error"))
+    except Exception as exc:  # a broken install must not stop the chat from opening
+        log.exception("loading %s failed", name)
+        state, detail = "failed", f"{type(exc).__name__}: {exc}"
+        parts.notices.append(Notice(f"{label} unavailable: {detail}", "error"))
+    clock.finish(state, detail.splitlines()[0][:120] if detail else "")
+
+
+def _model(parts: Components) -> Outcome:
+    engine = parts.engine()
+    return "done", "bundled fallback" if engine.loaded.is_fallback else ""
+
+
+def _embedder(parts: Components) -> Outcome:
+    if parts.embedder() is not None:
+        return "done", ""
+    problem = parts.embedder_problem
+    return ("failed", problem) if problem else ("skipped", "")
+
+
+def _index(parts: Components, clock: StageClock) -> Outcome:
+    if parts.retriever(progress=clock.progress) is not None:
+        return "done", ""
+    return "failed", parts.retriever_problem
+
+
+def _tools(parts: Components) -> Outcome:
+    if parts.tools() is None:
+        return "failed", "unavailable"
+    running, total = parts.tool_servers
+    return ("failed" if total and not running else "done"), f"{running}/{total} servers"
+
+
+def _history(parts: Components) -> Outcome:
+    parts.history()
+    return "done", ""
