@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.chat.history import Conversation, Message
+from assistant.chat.history_records import Conversation, Message
 
 _HEADINGS = {"user": "You", "assistant": "Assistant", "tool": "Tool"}
 _DECODING_KEYS = ("strategy", "temperature", "top_k", "top_p", "max_new_tokens", "num_beams")

@@ -12,11 +12,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.chat.export import conversation_markdown
+from assistant.chat.history_records import Conversation, Message, SearchHit
 from assistant.errors import DataError, UsageError
 
 SCHEMA_VERSION = 1
@@ -59,44 +61,6 @@ CREATE TRIGGER IF NOT EXISTS messages_au AFTER UPDATE OF text ON messages BEGIN
     INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
 END;
 """
-
-
-@dataclass(frozen=True)
-class Conversation:
-    id: int
-    title: str
-    created: str
-    message_count: int = 0
-
-
-@dataclass(frozen=True)
-class Message:
-    id: int
-    conversation_id: int
-    parent_id: int | None
-    role: str
-    text: str
-    model: str | None
-    decoding: dict[str, Any] | None
-    seed: int | None
-    tokens: list[Any] | None  # per token: text, logprob, rank, top alternatives …
-    sources: list[Any] | None
-    tool_calls: list[Any] | None
-    budget: dict[str, Any] | None
-    finish_reason: str | None
-    created: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    conversation_id: int
-    conversation_title: str
-    message_id: int
-    role: str
-    snippet: str  # the matched words in [brackets]
 
 
 def _now() -> str:
@@ -293,8 +257,6 @@ class HistoryStore:
         }
 
     def export_markdown(self, conversation_id: int) -> str:
-        from assistant.chat.export import conversation_markdown
-
         return conversation_markdown(
             self.conversation(conversation_id), self.messages(conversation_id)
         )
