@@ -105,9 +105,9 @@ def test_empty_or_unreadable_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no usable documents"):
         read_documents(tmp_path)
     (tmp_path / "empty.md").write_text("  \n", encoding="utf-8")
-    (tmp_path / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG")
     (tmp_path / "image.md").write_bytes(b"\x89PNG\x00\x00")
-    with pytest.raises(DataError, match="3 unreadable or empty files skipped"):
+    with pytest.raises(DataError, match="3 files skipped"):
         read_documents(tmp_path)
     with pytest.raises(DataError, match="does not exist"):
         read_documents(tmp_path / "missing")
@@ -122,7 +122,11 @@ def test_bad_files_are_skipped_and_reported(notes_dir: Path) -> None:
         "notes/decoding.md",
         "notes/notes.txt",
     ]
-    assert [(p.name, why) for p, why in corpus.skipped] == [("broken.md", "not UTF-8 text")]
+    # The indexer's reasons, unsupported files included (tests/test_training_documents.py).
+    assert [(p.name, why) for p, why in corpus.skipped] == [
+        ("ignored.json", "unsupported file type"),
+        ("broken.md", "binary file (NUL bytes)"),
+    ]
 
 
 def test_heldout_split_is_deterministic_and_disjoint(notes_dir: Path) -> None:

@@ -1,5 +1,8 @@
 """Training data: read a folder of documents, split it, and pack token ids into blocks.
 
+Documents are found and read by the retrieval code (``rag.scan``, ``rag.loaders``), so
+training sees exactly the files and text that indexing the same folder would.
+
 The held-out split is made per paragraph from a hash of its text, so it does not depend on
 file order or on the number of files, and the same folder always gives the same split.
 """
@@ -12,9 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import DataError
+from assistant.rag.loaders import (
+    DEFAULT_MAX_BYTES,
+    SUPPORTED_SUFFIXES,
+    LoadedDocument,
+    LoadError,
+    load_document,
+)
+from assistant.rag.scan import absolute, scan
 
-DOCUMENT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".rst", ".org"})
-MAX_DOCUMENT_BYTES = 20_000_000
 IGNORE_INDEX = -100  # label value the loss skips (prompt tokens, padding)
 
 
@@ -55,54 +64,58 @@ class Block:
     positions: list[int] | None = None
 
 
-def read_documents(folder: Path) -> Corpus:
-    """Read every document under ``folder``; bad files are skipped and reported, not fatal."""
+def read_documents(folder: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
+    """Read every document under ``folder`` exactly as ``assistant index add`` would: the same
+    scan (supported suffixes, hidden names skipped, symlinks followed safely) and the same
+    loaders. Bad files are skipped and reported with the indexer's reasons, not fatal."""
     if not folder.exists():
         raise DataError(f"data folder {folder} does not exist")
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder")
-    corpus = Corpus(documents=[])
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
+    root = absolute(folder)
+    found = scan([root])
+    corpus = Corpus(documents=[], skipped=[(Path(p), why) for p, why in found.skipped])
+    for path in found.files:
+        try:
+            text = document_text(load_document(path, max_bytes=max_bytes))
+        except LoadError as exc:
+            corpus.skipped.append((path, exc.reason))
             continue
-        if not path.is_file() or path.suffix.lower() not in DOCUMENT_SUFFIXES:
+        if not text.strip():
+            corpus.skipped.append((path, "no text"))
             continue
-        text, reason = _read_text(path)
-        if text is None:
-            corpus.skipped.append((path, reason))
-            continue
-        name = (Path(folder.resolve().name) / relative).as_posix()
+        name = (Path(root.name) / path.relative_to(root)).as_posix()
         corpus.documents.append(Document(path=path, name=name, text=text))
     if not corpus.documents:
-        detail = (
-            f" ({len(corpus.skipped)} unreadable or empty files skipped)" if corpus.skipped else ""
-        )
-        suffixes = " ".join(sorted(DOCUMENT_SUFFIXES))
+        detail = ""
+        if corpus.skipped:
+            first, reason = corpus.skipped[0]
+            detail = f" ({len(corpus.skipped)} files skipped; {first.name}: {reason})"
+        suffixes = " ".join(sorted(SUPPORTED_SUFFIXES))
         raise DataError(
             f"no usable documents in {folder}{detail}; expected files ending in {suffixes}"
         )
     return corpus
 
 
-def _read_text(path: Path) -> tuple[str | None, str]:
-    try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            return None, f"larger than {MAX_DOCUMENT_BYTES} bytes"
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, f"unreadable: {exc.strerror or exc}"
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None, "not UTF-8 text"
-    if "\x00" in text:
-        return None, "binary content"
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        return None, "empty"
-    return text, ""
+def document_text(document: LoadedDocument) -> str:
+    """The loaded lines as one text, each on its own source line number.
+
+    Lines the loader dropped (HTML markup, blank lines) come back as empty lines, so
+    paragraphs split where the source had a gap and a passage's line range is the one the
+    retriever cites. PDF pages restart their numbering and are set apart by a blank line.
+    """
+    lines: list[str] = []
+    page_start = 0  # index in ``lines`` of the current page's line 1
+    page = document.lines[0].page if document.lines else None
+    for item in document.lines:
+        if item.page != page:
+            page = item.page
+            lines.append("")
+            page_start = len(lines)
+        lines.extend([""] * (page_start + item.line - 1 - len(lines)))
+        lines.append(item.text)
+    return "\n".join(lines) + "\n"
 
 
 def paragraphs(text: str) -> list[str]:
