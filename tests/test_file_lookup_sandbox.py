@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from mcp_servers.file_lookup import sandbox as sandbox_module
-from mcp_servers.file_lookup.sandbox import (
+from mcp_servers.file_lookup import paths as sandbox_module
+from mcp_servers.file_lookup.errors import (
     BinaryFileError,
     InvalidRequestError,
     NotDirectoryError,
     NotFoundError,
     NotRegularFileError,
     OutsideRootError,
-    Sandbox,
-    SandboxLimits,
     TooLargeError,
 )
+from mcp_servers.file_lookup.records import SandboxLimits
+from mcp_servers.file_lookup.sandbox import Sandbox
 
 SECRET = "TOP-SECRET-OUTSIDE-THE-ROOT"
 

@@ -1,7 +1,9 @@
-"""MCP wiring for the file lookup: four read-only tools over stdio, confined to one root.
+"""MCP wiring for the file lookup: four read-only tools over stdio, confined to its roots.
 
-All path handling lives in ``sandbox``; this module declares the tools, converts results into
-MCP structured output and turns every ``SandboxError`` into a tool error (``isError: true``).
+All path handling lives in the sandbox modules; this module declares the tools and answers
+each call twice: structured content for programs (the output schema below) and a readable
+text content for people (``readable``). Every ``SandboxError`` becomes a tool error
+(``isError: true``).
 """
 
 from __future__ import annotations
@@ -9,22 +11,25 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from mcp_servers import package_version
-from mcp_servers.file_lookup.sandbox import (
-    DEFAULT_LIMITS,
-    Sandbox,
-    SandboxError,
-    SandboxLimits,
+from mcp_servers.file_lookup.errors import SandboxError
+from mcp_servers.file_lookup.readable import (
+    file_content_text,
+    file_info_text,
+    listing_text,
+    search_text,
 )
+from mcp_servers.file_lookup.records import DEFAULT_LIMITS, SandboxLimits
+from mcp_servers.file_lookup.roots import RootSet, name_roots, parse_root_spec
 from mcp_servers.logging_setup import configure_stderr_logging
 
 SERVER_NAME = "file-lookup"
@@ -82,91 +87,122 @@ class FileInfoModel(BaseModel):
 
 
 def build_server(
-    root: str | Path = DEFAULT_ROOT, limits: SandboxLimits = DEFAULT_LIMITS
+    root: str | Path | Sequence[tuple[str, str | Path]] = DEFAULT_ROOT,
+    limits: SandboxLimits = DEFAULT_LIMITS,
 ) -> MCPServer:
-    """Return the file lookup MCP server for ``root`` (not started).
+    """Return the file lookup MCP server (not started) for one root directory, or for
+    several ``(name, directory)`` pairs (see ``roots``).
 
-    Raises ``SandboxError`` when ``root`` is not a readable directory.
+    Raises ``SandboxError`` when a root is not a readable directory.
     """
-    sandbox = Sandbox(root, limits)
+    named = [("root", root)] if isinstance(root, str | Path) else list(root)
+    roots = RootSet(named, limits)
     server = MCPServer(
-        name=SERVER_NAME,
-        version=package_version(),
-        instructions=(
-            "Read-only access to the files under one root directory. Paths are relative to "
-            "that root; use list_files to discover them and search_files to find text."
-        ),
+        name=SERVER_NAME, version=package_version(), instructions=_instructions(roots)
     )
 
     @server.tool(annotations=_READ_ONLY)
-    def list_files(path: str = ".", pattern: str = "*", recursive: bool = False) -> ListingModel:
+    def list_files(
+        path: str = ".", pattern: str = "*", recursive: bool = False
+    ) -> Annotated[CallToolResult, ListingModel]:
         """List files and directories under `path` (relative to the root).
 
         `pattern` is a case-insensitive glob matched against each name (or against the
         relative path when it contains '/'); `recursive` walks subdirectories. Symlinks are
         listed as such and never followed. Long listings are cut and marked `truncated`.
+        With several roots, paths start with a root's name and "." lists the roots.
         """
-        return _call(ListingModel, sandbox.list_files, path, pattern, recursive)
+        return _call(ListingModel, listing_text, roots.list_files, path, pattern, recursive)
 
     @server.tool(annotations=_READ_ONLY)
-    def read_file(path: str, start_line: int = 1, end_line: int | None = None) -> FileContentModel:
+    def read_file(
+        path: str, start_line: int = 1, end_line: int | None = None
+    ) -> Annotated[CallToolResult, FileContentModel]:
         """Read a text file under the root, lines numbered from 1.
 
         Returns lines `start_line`..`end_line` (inclusive; to the end when omitted), each
         prefixed with its number and a tab. Output is capped in size (`truncated` says so);
         continue with a later `start_line`. Binary and very large files are refused.
         """
-        return _call(FileContentModel, sandbox.read_file, path, start_line, end_line)
+        return _call(
+            FileContentModel, file_content_text, roots.read_file, path, start_line, end_line
+        )
 
     @server.tool(annotations=_READ_ONLY)
-    def search_files(query: str, glob: str = "*", max_results: int = 50) -> SearchResultModel:
-        """Find lines containing `query` in text files under the root.
+    def search_files(
+        query: str, glob: str = "*", max_results: int = 50
+    ) -> Annotated[CallToolResult, SearchResultModel]:
+        """Find lines containing `query` in text files under the root (every root).
 
         The query is literal text (no regex, no wildcards), compared case-insensitively.
         `glob` limits the files searched (e.g. "*.md"). Returns path, line number and line.
         """
-        return _call(SearchResultModel, sandbox.search_files, query, glob, max_results)
+        return _call(SearchResultModel, search_text, roots.search_files, query, glob, max_results)
 
     @server.tool(annotations=_READ_ONLY)
-    def file_info(path: str) -> FileInfoModel:
+    def file_info(path: str) -> Annotated[CallToolResult, FileInfoModel]:
         """Type, size and modification time of a file or directory under the root; for
         text files also the number of lines."""
-        return _call(FileInfoModel, sandbox.file_info, path)
+        return _call(FileInfoModel, file_info_text, roots.file_info, path)
 
     return server
 
 
-def _call(model: type[Any], method: Any, *arguments: Any) -> Any:
+def _instructions(roots: RootSet) -> str:
+    if not roots.several:
+        return (
+            "Read-only access to the files under one root directory. Paths are relative to "
+            "that root; use list_files to discover them and search_files to find text."
+        )
+    names = ", ".join(roots.roots)
+    return (
+        f"Read-only access to the files under {len(roots.roots)} root directories: {names}. "
+        "Every path starts with a root's name (e.g. 'NAME/notes.md'); list_files on '.' "
+        "lists the roots, and search_files searches all of them."
+    )
+
+
+def _call(
+    model: type[BaseModel], render: Callable[[Any], str], method: Any, *arguments: Any
+) -> CallToolResult:
     """Run a sandbox method; a refusal becomes an MCP tool error naming its reason."""
     try:
         result = method(*arguments)
     except SandboxError as error:
         raise ToolError(str(error)) from None
-    return model.model_validate(dataclasses.asdict(result))
+    structured = model.model_validate(dataclasses.asdict(result)).model_dump(mode="json")
+    return CallToolResult(
+        content=[TextContent(type="text", text=render(result))], structured_content=structured
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: ``assistant-file-lookup`` / ``python -m mcp_servers.file_lookup``."""
     parser = argparse.ArgumentParser(
         prog="assistant-file-lookup",
-        description="MCP file lookup server (read-only, confined to --root) on stdin/stdout.",
+        description="MCP file lookup server (read-only, confined to its roots) on stdin/stdout.",
     )
     parser.add_argument(
         "--root",
-        type=Path,
-        default=DEFAULT_ROOT,
-        help="directory the tools may read (default: the repository's corpus/)",
+        action="append",
+        metavar="[NAME=]DIR",
+        help=(
+            "directory the tools may read; repeat for several, each then named by NAME or "
+            "its folder name (default: the repository's corpus/)"
+        ),
     )
     parser.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     options = parser.parse_args(argv)
     configure_stderr_logging(options.log_level)
-    if not options.root.is_dir():
-        print(f"error: root directory {str(options.root)!r} does not exist", file=sys.stderr)
-        return 2
+    specs = [parse_root_spec(spec) for spec in options.root or [str(DEFAULT_ROOT)]]
+    for _, directory in specs:
+        if not Path(directory).is_dir():
+            print(f"error: root directory {directory!r} does not exist", file=sys.stderr)
+            return 2
     try:
-        server = build_server(options.root)
+        server = build_server(name_roots(specs))
     except SandboxError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
