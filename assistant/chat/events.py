@@ -13,20 +13,7 @@ from typing import Any
 
 from assistant.chat.template import ContextPassage
 from assistant.core.types import FinishReason, TokenStep
-
-
-@dataclass(frozen=True)
-class PlannedCall:
-    """A tool call the router decided on, from the user's own words only."""
-
-    server: str
-    tool: str
-    arguments: dict[str, Any]
-    reason: str  # e.g. "/calc command", "arithmetic question"
-
-    @property
-    def name(self) -> str:
-        return f"{self.server}.{self.tool}"
+from assistant.tools.plan import PlannedCall  # lives with the router; events carry it
 
 
 @dataclass(frozen=True)
@@ -111,7 +98,7 @@ class TurnDone:
     text: str
     finish_reason: FinishReason
     timing: dict[str, float] = field(default_factory=dict)  # stage → seconds, incl. ttft
-    # Added for `dry_run` turns: nothing was generated or stored (message_id None, text "").
+    # A dry run generated and stored nothing (message_id None, text "").
     dry_run: bool = False
 
 

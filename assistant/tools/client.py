@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any, Self
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp.shared.exceptions import MCPError
 
-from assistant.chat.events import PlannedCall
 from assistant.tools.calllog import CallLog
 from assistant.tools.config import ToolsConfig, load_tools_config
 from assistant.tools.connection import CallTimedOut, ServerConnection, ServerExited
+from assistant.tools.plan import PlannedCall
 from assistant.tools.results import ToolInfo, ToolResult, failure, success
 
 if TYPE_CHECKING:
