@@ -16,10 +16,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.chat.events import PlannedCall
 from assistant.tools.config import CALCULATOR, FILE_LOOKUP
 from assistant.tools.intent_files import file_intent
 from assistant.tools.intent_math import arithmetic_expression
+from assistant.tools.plan import PlannedCall
 
 MAX_CALLS = 3
 COMMANDS = ("/calc", "/files", "/read", "/grep", "/tool")
