@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("assistant", "mcp_servers")
 
 # Lowest first; a module may import its own layer and the layers below it. Every module of
-# assistant/ must fall in one (the longest matching prefix wins).
+# assistant/ must fall in one (the longest matching prefix wins; "assistant" is the package's
+# __init__ alone, so a new top-level module must be placed here explicitly).
 LAYERS: tuple[tuple[str, ...], ...] = (
     # The package root holds only the version; text_safety is text hygiene both the CLI and
     # the TUI use, so it sits beside errors.
@@ -145,13 +146,14 @@ def cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
 
 
 def layer_of(module: str) -> int | None:
-    best: tuple[int, int] | None = None  # (prefix length, layer)
-    for rank, prefixes in enumerate(LAYERS):
-        for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[0]:
-                    best = (len(prefix), rank)
-    return None if best is None else best[1]
+    """The rank of the longest prefix in LAYERS that ``module`` falls under, or None."""
+    matches = [
+        (len(prefix), rank)
+        for rank, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if _in(prefix, module) and (prefix != "assistant" or module == prefix)
+    ]
+    return max(matches)[1] if matches else None
 
 
 def _in(package: str, module: str) -> bool:
@@ -206,6 +208,15 @@ def test_the_cycle_detector_on_a_small_graph() -> None:
     }
     assert cycles(graph) == [["a", "b", "c"], ["d", "e"]]
     assert cycles({"x": {"y"}, "y": {"z"}, "z": set()}) == []
+
+
+def test_layers_rank_by_the_longest_prefix() -> None:
+    assert layer_of("assistant") == layer_of("assistant.errors") == 0
+    assert layer_of("assistant.tools.router") == layer_of("assistant.tools") == 4
+    assert layer_of("assistant.chat.session") == 5
+    assert layer_of("assistant.toolsmith") is None  # a prefix is a whole dotted name
+    assert layer_of("assistant.new_module") is None
+    assert layer_of("mcp_servers.calculator") is None
 
 
 def test_no_import_cycles(graph: dict[str, set[str]]) -> None:
