@@ -20,7 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out loads with --model OUT everywhere.",
     )
     train.add_argument(
-        "data_dir", metavar="DIR", type=Path, help="folder of .md/.txt/.rst/.org files"
+        "data_dir",
+        metavar="DIR",
+        type=Path,
+        help="folder of documents: the files `assistant index add DIR` reads "
+        "(.md .txt .org .rst .html .pdf)",
     )
     train.add_argument("--out", required=True, type=Path, help="output model folder")
     train.add_argument("--steps", type=int, help="optimizer steps (default 2000)")
@@ -83,9 +87,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     # --model is also a global option (which the CLI may re-add to every subcommand; "resolve"
     # lets that definition replace this one): either way the value lands in args.model.
     tune.conflict_handler = "resolve"
-    tune.add_argument("--model", help="model to start from: HF id or model folder (required)")
     tune.add_argument(
-        "--data", dest="data_dir", required=True, type=Path, help="folder of documents"
+        "--model",
+        help="model to start from (required): a preset (see `assistant models`), 'bundled', "
+        "an HF id or a model folder",
+    )
+    tune.add_argument(
+        "--data",
+        dest="data_dir",
+        required=True,
+        type=Path,
+        help="folder of documents (the files `assistant index add` reads)",
     )
     tune.add_argument("--out", required=True, type=Path, help="output model folder")
     tune.add_argument("--steps", type=int, help="optimizer steps (default 500)")
@@ -145,7 +157,8 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
         copy_warmup=args.copy_warmup,
     )
     return _run(args, settings, lambda progress: train_from_scratch(
-        options, resume=args.resume, steps_override=args.steps, progress=progress
+        options, resume=args.resume, steps_override=args.steps, progress=progress,
+        max_file_bytes=_max_file_bytes(settings),
     ))  # fmt: skip
 
 
@@ -170,16 +183,22 @@ def run_finetune(args: argparse.Namespace, settings: Settings) -> int:
         qa_examples=args.qa_examples,
     )
     return _run(args, settings, lambda progress: finetune(
-        options, resume=args.resume, steps_override=args.steps, progress=progress
+        options, resume=args.resume, steps_override=args.steps, progress=progress,
+        max_file_bytes=_max_file_bytes(settings),
     ))  # fmt: skip
+
+
+def _max_file_bytes(settings: Settings) -> int:
+    """The indexer's size limit, so training skips the files indexing would skip."""
+    return int(settings.max_file_mb * 1024 * 1024)
 
 
 def _run(args: argparse.Namespace, settings: Settings, start: Any) -> int:
     import torch
 
+    from assistant.core.models import quiet_transformers
     from assistant.training.loop import TrainingInterrupted
     from assistant.training.progress import TrainingProgress
-    from assistant.training.runs import quiet_transformers
 
     quiet_transformers()
     if settings.torch_threads:

@@ -3,38 +3,31 @@
 Causal LM on packed blocks, optionally through LoRA adapters (peft). LoRA weights are merged
 into every saved model, so the output loads with a plain ``from_pretrained``; the adapter
 weights are kept beside each checkpoint so ``--resume`` continues the adapters themselves.
+The base model is named and loaded exactly as everywhere else (``core.models.load_model``).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-)
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from assistant.core.models import load_model
 from assistant.errors import ModelLoadError, UsageError
-from assistant.training.data import read_documents, split_heldout
-from assistant.training.loop import LoopConfig, train_loop
+from assistant.rag.loaders import DEFAULT_MAX_BYTES
+from assistant.training.data import Split
+from assistant.training.loop import LoopConfig
+from assistant.training.pipeline import BuiltModel, RunPlan, run_training
 from assistant.training.progress import TrainingProgress
-from assistant.training.runs import (
-    RunReport,
-    build_training_data,
-    publish_model,
-    report_skipped,
-    resume_point,
-    training_passages,
-)
+from assistant.training.runs import RunReport
 
 ADAPTER_FILE = "adapter.safetensors"
 LORA_TARGETS = ["c_attn", "c_proj", "c_fc"]  # GPT-2's Conv1D layers (attention and MLP)
+QA_EXAMPLES_PER_PASSAGE = 8  # default --qa-count per answerable passage (train uses 16)
 
 
 @dataclass(frozen=True)
@@ -52,7 +45,7 @@ class FinetuneOptions:
     lora_r: int = 8
     lora_alpha: int = 16
     qa_examples: bool = False
-    qa_count: int = 0  # 0: about 8 per passage
+    qa_count: int = 0  # 0: QA_EXAMPLES_PER_PASSAGE per passage
 
     @property
     def learning_rate(self) -> float:
@@ -64,20 +57,30 @@ class FinetuneOptions:
         if self.lora and (self.lora_r < 1 or self.lora_alpha < 1):
             raise UsageError("--lora-r and --lora-alpha must be positive")
 
-
-def load_base(name_or_dir: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Model and tokenizer via from_pretrained (HF id or folder; HF_HUB_OFFLINE is honoured)."""
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_dir)
-        model = AutoModelForCausalLM.from_pretrained(name_or_dir, dtype=torch.float32)
-    except (OSError, ValueError, KeyError) as exc:
-        hint = (
-            "" if Path(name_or_dir).exists() else " (offline: use a local folder or a cached model)"
+    def run_plan(self) -> RunPlan:
+        loop = LoopConfig(
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.learning_rate,
+            seed=self.seed,
+            checkpoint_every=self.checkpoint_every,
         )
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot load model {name_or_dir!r}{hint}: {first_line}") from exc
+        return RunPlan(loop, self.block_size, self.qa_examples, self.qa_count)
+
+
+def load_base(name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Model and tokenizer to train, named and loaded as the engine does: presets, 'bundled',
+    folders and HF ids; the cache first, and a quick hub probe before any download."""
+    try:
+        loaded = load_model(name, allow_fallback=False, threads=torch.get_num_threads())
+    except ModelLoadError as exc:
+        if str(exc).startswith("cannot load model"):
+            raise
+        raise ModelLoadError(f"cannot load model {name!r}: {exc}") from exc
+    model, tokenizer = loaded.model, loaded.tokenizer
     if tokenizer.eos_token_id is None:
-        raise ModelLoadError(f"model {name_or_dir!r} has a tokenizer without an end-of-text token")
+        raise ModelLoadError(f"model {name!r} has a tokenizer without an end-of-text token")
+    model.requires_grad_(True)  # the engine hands out frozen models, for inference
     return model, tokenizer
 
 
@@ -95,27 +98,12 @@ def _wrap_lora(model: PreTrainedModel, options: FinetuneOptions) -> torch.nn.Mod
     return get_peft_model(model, config)
 
 
-def finetune(
-    options: FinetuneOptions,
-    resume: bool = False,
-    steps_override: int | None = None,
-    progress: TrainingProgress | None = None,
-) -> RunReport:
-    options, checkpoint = resume_point(
-        options, options.out_dir, resume, steps_override, FinetuneOptions
-    )
-    options.validate()
-    corpus = read_documents(options.data_dir)
-    split = split_heldout(corpus)
-    report_skipped(corpus, progress)
-    torch.manual_seed(options.seed)
-
+def build_base_model(options: FinetuneOptions, split: Split, checkpoint: Path | None) -> BuiltModel:
+    """The base model (or, resuming full fine-tuning, the checkpoint), with LoRA if asked."""
     if checkpoint is not None and not options.lora:
         model, tokenizer = load_base(str(checkpoint))
     else:
         model, tokenizer = load_base(options.model)
-    n_positions = int(getattr(model.config, "n_positions", 0) or options.block_size)
-    block_size = min(options.block_size, n_positions)
     trainable: torch.nn.Module = model
     if options.lora:
         trainable = _wrap_lora(model, options)
@@ -123,11 +111,6 @@ def finetune(
             from peft import set_peft_model_state_dict
 
             set_peft_model_state_dict(trainable, load_file(str(checkpoint / ADAPTER_FILE)))
-
-    qa_count = 0
-    if options.qa_examples:
-        qa_count = options.qa_count or 8 * sum(1 for p in training_passages(split) if p.sentences)
-    data = build_training_data(split, tokenizer, block_size, qa_count, options.seed)
 
     def write_model(folder: Path) -> None:
         if options.lora:
@@ -146,32 +129,29 @@ def finetune(
             model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
 
-    config = LoopConfig(
-        steps=options.steps,
-        batch_size=options.batch_size,
-        lr=options.learning_rate,
-        seed=options.seed,
-        checkpoint_every=options.checkpoint_every,
-    )
-    options_json = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
-    run_info = {"command": "finetune", "options": options_json}
-    result = train_loop(
-        trainable, data.blocks, data.heldout, config, options.out_dir, write_model, run_info,
-        resume=checkpoint is not None, progress=progress,
-    )  # fmt: skip
-    trainable_params = sum(p.numel() for p in trainable.parameters() if p.requires_grad)
-    report = RunReport(
+    info = {
+        "base_model": options.model,
+        "lora": options.lora,
+        "trainable_parameters": sum(p.numel() for p in trainable.parameters() if p.requires_grad),
+    }
+    return BuiltModel(model, tokenizer, write_model, trainable, info)
+
+
+def finetune(
+    options: FinetuneOptions,
+    resume: bool = False,
+    steps_override: int | None = None,
+    progress: TrainingProgress | None = None,
+    max_file_bytes: int = DEFAULT_MAX_BYTES,
+) -> RunReport:
+    return run_training(
         "finetune",
-        options.out_dir,
-        result,
-        corpus,
-        data,
-        sum(p.numel() for p in model.parameters()),
-        info={
-            "base_model": options.model,
-            "lora": options.lora,
-            "trainable_parameters": trainable_params,
-        },
+        options,
+        FinetuneOptions,
+        build_base_model,
+        qa_per_passage=QA_EXAMPLES_PER_PASSAGE,
+        resume=resume,
+        steps_override=steps_override,
+        progress=progress,
+        max_file_bytes=max_file_bytes,
     )
-    publish_model(options.out_dir, write_model, {**report.to_json(), "run": run_info})
-    return report

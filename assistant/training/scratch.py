@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
 
 from assistant.errors import UsageError
-from assistant.training.data import Split, read_documents, split_heldout
-from assistant.training.loop import LoopConfig, train_loop
+from assistant.rag.loaders import DEFAULT_MAX_BYTES
+from assistant.training.data import Split
+from assistant.training.loop import LoopConfig
+from assistant.training.pipeline import BuiltModel, RunPlan, run_training
 from assistant.training.progress import TrainingProgress
-from assistant.training.runs import (
-    DOC_SHARE,
-    RunReport,
-    build_training_data,
-    publish_model,
-    qa_examples_for,
-    report_skipped,
-    resume_point,
-    training_passages,
-)
+from assistant.training.runs import DOC_SHARE, RunReport, qa_examples_for
 from assistant.training.tokenizer_training import train_tokenizer
+
+QA_EXAMPLES_PER_PASSAGE = 16  # default --qa-count per answerable passage (finetune uses 8)
 
 
 @dataclass(frozen=True)
@@ -42,7 +36,7 @@ class ScratchOptions:
     seed: int = 0
     checkpoint_every: int = 200
     qa_examples: bool = True
-    qa_count: int = 0  # 0: about 16 per passage
+    qa_count: int = 0  # 0: QA_EXAMPLES_PER_PASSAGE per passage
     qa_loss: str = "all"  # "answers": loss on the answers only; "all": on the whole prompt too
     dropout: float = 0.0
     qa_swap: float = 0.0  # share of QA examples with word swaps (answers only copyable)
@@ -72,24 +66,52 @@ class ScratchOptions:
                 "--vocab-size must be at least 260 (256 bytes + merges + <|endoftext|>)"
             )
 
+    def run_plan(self) -> RunPlan:
+        loop = LoopConfig(
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            seed=self.seed,
+            checkpoint_every=self.checkpoint_every,
+            position_offsets=self.block_size < self.n_positions,
+            lead_steps=self.copy_warmup,
+        )
+        return RunPlan(
+            loop,
+            self.block_size,
+            self.qa_examples,
+            self.qa_count,
+            qa_answers_only=self.qa_loss == "answers",
+            qa_swap_share=self.qa_swap,
+            text_share=self.text_share,
+            copy_share=self.copy_share,
+            context=self.n_positions,
+        )
+
 
 def train_from_scratch(
     options: ScratchOptions,
     resume: bool = False,
     steps_override: int | None = None,
     progress: TrainingProgress | None = None,
+    max_file_bytes: int = DEFAULT_MAX_BYTES,
 ) -> RunReport:
     """Train and save a model into ``options.out_dir``; see ``train_cmds`` for the CLI."""
-    options, checkpoint = resume_point(
-        options, options.out_dir, resume, steps_override, ScratchOptions
+    return run_training(
+        "train",
+        options,
+        ScratchOptions,
+        build_new_model,
+        qa_per_passage=QA_EXAMPLES_PER_PASSAGE,
+        resume=resume,
+        steps_override=steps_override,
+        progress=progress,
+        max_file_bytes=max_file_bytes,
     )
-    options.validate()
-    corpus = read_documents(options.data_dir)
-    split = split_heldout(corpus)
-    report_skipped(corpus, progress)
-    random.seed(options.seed)
-    torch.manual_seed(options.seed)
 
+
+def build_new_model(options: ScratchOptions, split: Split, checkpoint: Path | None) -> BuiltModel:
+    """A new tokenizer and a randomly initialised GPT-2 (or, resuming, the checkpoint)."""
     if checkpoint is not None:
         tokenizer = GPT2Tokenizer.from_pretrained(checkpoint)
         model = GPT2LMHeadModel.from_pretrained(checkpoint, dtype=torch.float32)
@@ -97,54 +119,11 @@ def train_from_scratch(
         tokenizer = _new_tokenizer(options, split)
         model = GPT2LMHeadModel(_model_config(options, tokenizer))
 
-    qa_count = 0
-    if options.qa_examples:
-        answerable = sum(1 for p in training_passages(split) if p.sentences)
-        qa_count = options.qa_count or 16 * answerable
-    data = build_training_data(
-        split,
-        tokenizer,
-        options.block_size,
-        qa_count,
-        options.seed,
-        qa_answers_only=options.qa_loss == "answers",
-        qa_swap_share=options.qa_swap,
-        text_share=options.text_share,
-        copy_share=options.copy_share,
-        context=options.n_positions,
-    )
-
     def write_model(folder: Path) -> None:
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
 
-    config = LoopConfig(
-        steps=options.steps,
-        batch_size=options.batch_size,
-        lr=options.lr,
-        seed=options.seed,
-        checkpoint_every=options.checkpoint_every,
-        position_offsets=options.block_size < options.n_positions,
-        lead_steps=options.copy_warmup,
-        lead_blocks=data.copy_blocks,
-    )
-    options_json = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
-    run_info = {"command": "train", "options": options_json}
-    if progress is not None:
-        progress.message(
-            f"{len(corpus.documents)} documents, {len(data.blocks)} training blocks "
-            f"({data.qa_examples} QA examples, {data.copy_blocks} copy blocks), "
-            f"{len(data.heldout)} held-out blocks"
-        )
-    result = train_loop(
-        model, data.blocks, data.heldout, config, options.out_dir, write_model, run_info,
-        resume=checkpoint is not None, progress=progress,
-    )  # fmt: skip
-    report = RunReport(
-        "train", options.out_dir, result, corpus, data, sum(p.numel() for p in model.parameters())
-    )
-    publish_model(options.out_dir, write_model, {**report.to_json(), "run": run_info})
-    return report
+    return BuiltModel(model, tokenizer, write_model)
 
 
 def _new_tokenizer(options: ScratchOptions, split: Split) -> GPT2Tokenizer:
