@@ -30,6 +30,7 @@ from assistant.chat.events import (
     TurnDone,
 )
 from assistant.chat.history import HistoryStore
+from assistant.chat.loading import StageCallback
 from assistant.core.decoding import DecodingSettings
 from assistant.core.types import Provenance, TokenProb, TokenStep
 
@@ -166,7 +167,7 @@ class FakeSession:
     def conversation_id(self) -> int | None:
         return self._conversation_id
 
-    def load(self) -> list[Notice]:
+    def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
         return list(self.notices)
 
     def new_conversation(self) -> None:

@@ -37,10 +37,12 @@ from assistant.tui.widgets.header import StatusHeader
 from assistant.tui.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
+    from assistant.chat.loading import LoadStage
     from assistant.core.decoding import DecodingSettings
     from assistant.tui.session_api import ApproveFn, ChatSessionLike
 
 SessionFactory = Callable[["ApproveFn"], "ChatSessionLike"]
+SLOW_START_S = 5  # a start at least this slow ends with a notice of each stage's time
 
 
 def palette_title(text: str) -> str:
@@ -150,11 +152,15 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         """Background thread: build the session and load model, index and tool servers."""
         try:
             session = self.session_factory(self.gate)
-            notices = list(session.load())
+            notices = list(session.load(on_stage=self._stage_reported))
         except Exception as exc:  # a broken setup is shown, not raised into the event loop
             self._from_loader(self._load_failed, f"{type(exc).__name__}: {exc}")
             return
         self._from_loader(self._session_ready, session, notices)
+
+    def _stage_reported(self, stage: LoadStage) -> None:
+        """Loader thread: a stage started, progressed or ended; the header shows it."""
+        self._from_loader(self.header.show_stage, stage)
 
     def _from_loader(self, callback: Callable[..., Any], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the app has already exited
@@ -166,6 +172,9 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
 
     def _session_ready(self, session: ChatSessionLike, notices: Iterable[Any]) -> None:
         self._load_ticker.stop()
+        if self.header.loading_s >= SLOW_START_S:  # say afterwards where the time went
+            self.show_notice(f"started in {self.header.loading_s} s: {self.header.stages_text}")
+        self.header.clear_stages()
         self.header.loading_s = 0
         self.session = session
         loaded = getattr(engine_of(session), "loaded", None)
@@ -188,6 +197,7 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
     def _load_failed(self, message: str) -> None:
         self.load_error = message
         self._load_ticker.stop()
+        self.header.clear_stages()
         self.header.loading_s = 0
         self.header.status = "load failed"
         self.show_notice(f"could not start the chat session: {message}", "error")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from assistant.chat.events import ChatEvent, Notice, PlannedCall
+    from assistant.chat.loading import StageCallback
     from assistant.core.decoding import DecodingSettings
 
 
@@ -26,7 +27,7 @@ class ChatSessionLike(Protocol):
     @property
     def conversation_id(self) -> Any: ...
 
-    def load(self) -> list[Notice]: ...
+    def load(self, on_stage: StageCallback | None = None) -> list[Notice]: ...
 
     def turn(
         self,

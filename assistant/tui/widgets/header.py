@@ -1,12 +1,34 @@
-"""One-line header: model, whether it is the bundled fallback, and what the app is doing."""
+"""One-line header: model, whether it is the bundled fallback, and what the app is doing —
+while the session loads, each stage (model, embedder, index, tools) with its progress and time.
+"""
 
 from __future__ import annotations
+
+import time
 
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from assistant.chat.loading import LOAD_STAGES, LoadStage
 from assistant.tui.safe_text import join
+
+_MARKS = {"done": "✓", "failed": "✗", "skipped": "–", "running": "…"}
+
+
+def stage_text(stage: LoadStage | None, name: str, now_s: float = 0.0) -> str:
+    """One stage as the header shows it: "model ✓ 2.1 s", "index … 12/40 files 3.0 s",
+    a bare name while waiting. ``now_s``: seconds since the stage was last heard of (a
+    running stage's clock keeps going between reports)."""
+    if stage is None or stage.state == "waiting":
+        return name
+    parts = [name, _MARKS.get(stage.state, "?")]
+    if stage.detail and stage.state in ("running", "failed"):
+        parts.append(stage.detail)
+    if stage.state != "skipped":
+        seconds = stage.seconds + (now_s if stage.state == "running" else 0.0)
+        parts.append(f"{seconds:.1f} s")
+    return " ".join(parts)
 
 
 class StatusHeader(Widget):
@@ -16,12 +38,45 @@ class StatusHeader(Widget):
     tokens_per_s: reactive[float] = reactive(0.0)
     loading_s: reactive[int] = reactive(0)  # seconds spent loading so far, shown while > 0
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._stages: dict[str, tuple[LoadStage, float]] = {}  # name → (latest, heard at)
+
+    def show_stage(self, stage: LoadStage) -> None:
+        """Record the latest report of a loading stage (shown until clear_stages)."""
+        self._stages[stage.name] = (stage, time.monotonic())
+        self.refresh()
+
+    def clear_stages(self) -> None:
+        self._stages.clear()
+        self.refresh()
+
+    @property
+    def stages_text(self) -> str:
+        """Every loading stage in order, e.g. "model ✓ 2.1 s · embedder … 0.4 s · index ·
+        tools"; "" when no stage has been reported."""
+        if not self._stages:
+            return ""
+        now = time.monotonic()
+        shown = []
+        for name in (*LOAD_STAGES, *(n for n in self._stages if n not in LOAD_STAGES)):
+            stage, heard_at = self._stages.get(name, (None, now))
+            shown.append(stage_text(stage, name, now - heard_at))
+        return " · ".join(shown)
+
     def render(self) -> Content:
         parts: list[tuple[str, str] | str] = [("Course Assistant", "bold"), "  model: "]
         parts.append((self.model_name, "bold"))
         if self.fallback:
             parts.append(("  [bundled fallback]", "reverse"))
         parts.append("  · ")
+        stages = self.stages_text
+        if stages:
+            parts.append(("loading", "italic"))
+            if self.loading_s:
+                parts.append(f" {self.loading_s} s")
+            parts.append(f": {stages}")
+            return join(*parts)
         parts.append((self.status, "italic"))
         if self.loading_s:
             parts.append(f" {self.loading_s} s")
