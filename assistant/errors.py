@@ -46,5 +46,6 @@ class IndexStoreError(AssistantError):
     """The document index is missing, locked, inconsistent or built with another model."""
 
 
-class ToolError(AssistantError):
-    """A tool server failed, timed out or returned an error."""
+class ToolCallError(AssistantError):
+    """A tool server failed, timed out or returned an error (a client-side failure; not the
+    ``ToolError`` an MCP server raises to answer with ``isError``)."""

@@ -9,12 +9,13 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from assistant.cli.common import emit_json, notice
-from assistant.errors import ToolError, UsageError
+from assistant.errors import ToolCallError, UsageError
 from assistant.settings import Settings
+from assistant.tools.config import ServerConfig, served_roots
 
 if TYPE_CHECKING:
-    from assistant.chat.events import PlannedCall
     from assistant.tools.client import ToolHub
+    from assistant.tools.plan import PlannedCall
 
 
 def register(sub: Any) -> None:
@@ -55,6 +56,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
                 "status": status[name],
                 "command": [cfg.command, *cfg.args],
                 "log": str(hub.log_path(name)),
+                **_roots_entry(cfg),
             }
             for name, cfg in hub.config.servers.items()
         }
@@ -71,6 +73,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         notice(f"warning: {line}")
     for name, info in servers.items():
         print(f"{name}: {info['status']}")
+        for line in _roots_lines(info.get("roots")):
+            print(f"  {line}")
         for t in (t for t in tools if t.server == name):
             summary = t.description.splitlines()[0] if t.description else ""
             approval = "auto" if t.auto_approved else "asks"
@@ -78,6 +82,28 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             if summary:
                 print(f"      {summary}")
     return 0
+
+
+def _roots_entry(server: ServerConfig) -> dict[str, Any]:
+    """``{"roots": [{"name", "path"}, ...]}`` for our file lookup, nothing for other servers."""
+    roots = served_roots(server)
+    if roots is None:
+        return {}
+    return {"roots": [{"name": name, "path": path} for name, path in roots]}
+
+
+def _roots_lines(roots: list[dict[str, Any]] | None) -> list[str]:
+    """The folders a file lookup serves, and how its paths name them."""
+    if not roots:
+        return []
+    if len(roots) == 1:
+        return [f"root: {roots[0]['path']}  (paths are relative to it)"]
+    lines = ["roots (each path starts with its root's name):"]
+    width = max(len(root["name"] or "") for root in roots)
+    for root in roots:
+        name = root["name"] or "(folder name)"
+        lines.append(f"  {name:<{width}}  {root['path']}")
+    return lines
 
 
 def _signature(name: str, schema: dict[str, Any]) -> str:
@@ -132,8 +158,8 @@ def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
             message += " (pass --yes to approve)"
         if args.json:
             notice(f"error: {message.splitlines()[0]}")
-            return ToolError.exit_code
-        raise ToolError(message.splitlines()[0])
+            return ToolCallError.exit_code
+        raise ToolCallError(message.splitlines()[0])
     return 0
 
 
