@@ -10,7 +10,13 @@ import pytest
 
 from assistant.errors import SettingsError
 from assistant.settings import load_settings
-from assistant.tools.config import ToolsConfig, load_tools_config
+from assistant.tools.config import (
+    ServerConfig,
+    ToolsConfig,
+    file_lookup_roots,
+    load_tools_config,
+    served_roots,
+)
 
 
 def _write(settings_home: Path, data: object) -> Path:
@@ -27,7 +33,15 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert set(config.servers) == {"calculator", "file_lookup"}
     calc, files = config.servers["calculator"], config.servers["file_lookup"]
     assert (calc.command, calc.args) == (sys.executable, ("-m", "mcp_servers.calculator"))
-    assert files.args == ("-m", "mcp_servers.file_lookup", "--root", str(docs.resolve()))
+    # every document folder is served, each named by its folder (issue 18.3: not only the first)
+    assert files.args == (
+        "-m",
+        "mcp_servers.file_lookup",
+        "--root",
+        f"notes={docs.resolve()}",
+        "--root",
+        f"{tmp_path.name}={tmp_path.resolve()}",
+    )
     assert (config.init_timeout_s, config.call_timeout_s) == (10.0, 15.0)
     assert config.max_calls_per_turn == 3 and config.max_result_chars == 4000
     assert config.auto_approve == {
@@ -43,6 +57,37 @@ def test_file_lookup_defaults_to_the_corpus() -> None:
     settings = load_settings()  # documents default to <repo>/corpus
     root = load_tools_config(settings).servers["file_lookup"].args[-1]
     assert Path(root).name == "corpus"
+
+
+def test_one_document_folder_is_served_as_a_plain_root(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("a\n")
+    files = load_tools_config(load_settings({"documents": [docs, docs / "a.md"]}))
+    assert files.servers["file_lookup"].args[2:] == ("--root", str(docs.resolve()))
+
+
+def test_every_document_folder_gets_a_unique_name(tmp_path: Path) -> None:
+    base = tmp_path.resolve()
+    first, second, third = base / "a" / "notes", base / "b" / "notes", base / "my lab"
+    for folder in (first, second, third):
+        folder.mkdir(parents=True)
+    (third / "x.md").write_text("x\n")
+    loose_file = third / "x.md"  # a document file: its folder is served
+    missing = tmp_path / "gone"  # not there: skipped
+    roots = file_lookup_roots([first, missing, second, loose_file, first])
+    assert roots == {"notes": first, "notes-2": second, "my-lab": third}
+    config = load_tools_config(load_settings({"documents": [first, second, third]}))
+    assert served_roots(config.servers["file_lookup"]) == [
+        ("notes", str(first)),
+        ("notes-2", str(second)),
+        ("my-lab", str(third)),
+    ]
+    plain = ServerConfig("file_lookup", "python", ("-m", "mcp_servers.file_lookup", "--root=/a=b"))
+    assert served_roots(plain) == [(None, "/a=b")]  # '/a' is no name: the whole is a folder
+    assert served_roots(config.servers["calculator"]) is None
+    other = ServerConfig("file_lookup", "npx", ("some-files", "--root", "/x"))
+    assert served_roots(other) is None  # not our module: its arguments mean something else
 
 
 def test_user_servers_and_options_merge_over_defaults(isolated_home: Path) -> None:

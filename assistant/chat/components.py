@@ -241,7 +241,7 @@ class Components:
             return self._max_calls
 
     def known_files(self) -> list[str]:
-        """Document file names relative to the file lookup's root, for the router."""
+        """Document file names as the file lookup's paths give them, for the router."""
         with self._lock:
             if self._known_files is None:
                 self._known_files = _walk_files(self.settings.documents)
@@ -283,18 +283,22 @@ def _index_progress(
 
 
 def _walk_files(documents: list[Path]) -> list[str]:
+    """Files as the file lookup names them: relative to its root, or, when it serves
+    several, prefixed with the root's name."""
     try:
-        from assistant.tools.config import file_lookup_root
+        from assistant.tools.config import file_lookup_roots
 
-        root = file_lookup_root(list(documents))
+        roots = file_lookup_roots(list(documents))
     except ImportError:  # pragma: no cover - the tools package is part of the project
         return []
     found: list[str] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                found.append(str((Path(folder) / name).relative_to(root)))
-                if len(found) >= MAX_KNOWN_FILES:
-                    return found
+    for root_name, root in roots.items():
+        prefix = Path(root_name) if len(roots) > 1 else Path()
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    found.append(str(prefix / (Path(folder) / name).relative_to(root)))
+                    if len(found) >= MAX_KNOWN_FILES:
+                        return found
     return found

@@ -13,6 +13,7 @@ server of the same name; ``"disabled": true`` removes one.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ DEFAULT_AUTO_APPROVE: dict[str, tuple[str, ...]] = {
 }
 _OUR_MODULES = {CALCULATOR: "mcp_servers.calculator", FILE_LOOKUP: "mcp_servers.file_lookup"}
 _REPO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+_ROOT_NAME = re.compile(r"[\w][\w.+-]*")  # a file lookup root's name, as its server accepts
 
 
 @dataclass(frozen=True)
@@ -102,24 +104,65 @@ class _AssistantOptions(BaseModel):
     max_calls_per_turn: int | None = Field(None, ge=0, le=10)
 
 
-def file_lookup_root(documents: list[Path]) -> Path:
-    """The folder the file lookup serves: the first indexed document folder, else corpus/."""
+def file_lookup_roots(documents: list[Path]) -> dict[str, Path]:
+    """The folders the file lookup serves, by root name: every document folder (a document
+    file's own folder), each once, in order; corpus/ when no documents are configured.
+
+    With several roots, file lookup paths start with the root's name (``notes/intro.md``).
+    """
+    folders: list[Path] = []
     for entry in documents:
         path = Path(entry).expanduser()
-        if path.is_dir():
-            return path.resolve()
-    if documents:
-        return Path(documents[0]).expanduser().resolve().parent
-    return _REPO_CORPUS
+        folder = path if path.is_dir() else path.parent if path.is_file() else None
+        if folder is not None and folder.resolve() not in folders:
+            folders.append(folder.resolve())
+    if not folders:
+        folders = [Path(documents[0]).expanduser().resolve().parent if documents else _REPO_CORPUS]
+    named: dict[str, Path] = {}
+    for folder in folders:
+        base = re.sub(r"[^\w.+-]", "-", folder.name).lstrip(".+-") or "documents"
+        name, number = base, 2
+        while name in named:
+            name, number = f"{base}-{number}", number + 1
+        named[name] = folder
+    return named
+
+
+def file_lookup_root_args(roots: dict[str, Path]) -> tuple[str, ...]:
+    """``--root DIR`` for one root (paths relative to it), ``--root NAME=DIR`` for each of
+    several (the names the paths start with)."""
+    if len(roots) == 1:
+        return ("--root", str(next(iter(roots.values()))))
+    return tuple(arg for name, folder in roots.items() for arg in ("--root", f"{name}={folder}"))
+
+
+def served_roots(server: ServerConfig) -> list[tuple[str | None, str]] | None:
+    """(name or None, folder) per ``--root`` our file lookup module runs with (none given:
+    its default, the repository's corpus/); None for any other server."""
+    if server.name != FILE_LOOKUP or not _runs_our_module(server):
+        return None
+    args, values = server.args, []
+    for i, arg in enumerate(args):
+        if arg == "--root" and i + 1 < len(args):
+            values.append(args[i + 1])
+        elif arg.startswith("--root="):
+            values.append(arg.removeprefix("--root="))
+    roots: list[tuple[str | None, str]] = []
+    for value in values or [str(_REPO_CORPUS)]:
+        name, equals, folder = value.partition("=")
+        # the server's rule: NAME=DIR when NAME is one word, else the whole value is a folder
+        named = bool(equals and folder and _ROOT_NAME.fullmatch(name))
+        roots.append((name, folder) if named else (None, value))
+    return roots
 
 
 def default_servers(documents: list[Path]) -> dict[str, ServerConfig]:
     """Our calculator and file lookup, run with this interpreter."""
-    root = file_lookup_root(documents)
+    root_args = file_lookup_root_args(file_lookup_roots(documents))
     return {
         CALCULATOR: ServerConfig(CALCULATOR, sys.executable, ("-m", _OUR_MODULES[CALCULATOR])),
         FILE_LOOKUP: ServerConfig(
-            FILE_LOOKUP, sys.executable, ("-m", _OUR_MODULES[FILE_LOOKUP], "--root", str(root))
+            FILE_LOOKUP, sys.executable, ("-m", _OUR_MODULES[FILE_LOOKUP], *root_args)
         ),
     }
 
