@@ -98,11 +98,11 @@ def _roots_lines(roots: list[dict[str, Any]] | None) -> list[str]:
         return []
     if len(roots) == 1:
         return [f"root: {roots[0]['path']}  (paths are relative to it)"]
+    # Unnamed roots are named by the server after their folder.
+    names = [root["name"] or "(folder name)" for root in roots]
+    width = max(len(name) for name in names)
     lines = ["roots (each path starts with its root's name):"]
-    width = max(len(root["name"] or "") for root in roots)
-    for root in roots:
-        name = root["name"] or "(folder name)"
-        lines.append(f"  {name:<{width}}  {root['path']}")
+    lines += [f"  {name:<{width}}  {root['path']}" for name, root in zip(names, roots, strict=True)]
     return lines
 
 
