@@ -3,7 +3,8 @@
 Three shapes, checked in order: search ("which files mention LoRA?"), listing ("list the
 notes"), reading ("show me decoding.md", "open the decoding notes"). A read needs an explicit
 verb and a file the user named — a file name with an extension, or a topic that matches one
-of ``known_files``. Questions *about* a topic ("what do the notes say about top-p?") are left
+of ``known_files`` (the file lookup's paths, which start with a folder's name when it serves
+several folders). Questions *about* a topic ("what do the notes say about top-p?") are left
 to retrieval.
 """
 
@@ -130,6 +131,19 @@ def _known_match(topic: str, known_files: Sequence[str], *, exact_only: bool = F
     return [name for name, stem in stems.items() if word.search(stem)]
 
 
+def _known_path(path: str, known_files: Sequence[str]) -> str:
+    """The one known file a typed name ends with ("rag.md" -> "notes/rag.md"), else the name.
+
+    With several document folders the file lookup's paths start with a folder's name, which
+    people leave out; a name that is ambiguous or unknown is passed on as typed.
+    """
+    if path in known_files:
+        return path
+    ending = "/" + path.removeprefix("./")
+    found = [known for known in known_files if known.endswith(ending)]
+    return found[0] if len(found) == 1 else path
+
+
 def _read(text: str, known_files: Sequence[str]) -> FileIntent | None:
     verb = re.match(_READ_VERB + r"\s+(?P<rest>.+)$", text, re.I)
     if not verb:
@@ -140,7 +154,7 @@ def _read(text: str, known_files: Sequence[str]) -> FileIntent | None:
         arguments["start_line"], arguments["end_line"] = int(lines["a"]), int(lines["b"])
         rest = (rest[: lines.start()] + " " + rest[lines.end() :]).strip()
     if name := _FILE_NAME.search(rest):
-        path = name.group("name")
+        path = _known_path(name.group("name"), known_files)
         if suffix := _SUFFIX_RANGE.match(rest, name.end()):
             arguments["start_line"] = int(suffix["a"])
             if suffix["b"]:
