@@ -50,12 +50,21 @@ def test_calculator_lists_one_tool_with_input_and_output_schemas(calculator: Syn
     (tool,) = calculator.list_tools()
     assert tool.name == "evaluate"
     assert tool.input_schema["required"] == ["expression"]
-    assert set(tool.output_schema["properties"]) == {"expression", "value", "display", "exact"}
+    assert set(tool.output_schema["properties"]) == {
+        "expression",
+        "value",
+        "display",
+        "exact",
+        "numerator",
+        "denominator",
+    }
     assert tool.annotations.read_only_hint is True
     assert "factorial" in (tool.description or "")
 
 
-def test_evaluate_returns_structured_and_text_content(calculator: SyncMcpClient) -> None:
+def test_evaluate_returns_structured_content_and_a_readable_line(
+    calculator: SyncMcpClient,
+) -> None:
     outcome = calculator.call("evaluate", expression="2(3+4)^2")
     assert not outcome.is_error
     assert outcome.structured == {
@@ -63,8 +72,26 @@ def test_evaluate_returns_structured_and_text_content(calculator: SyncMcpClient)
         "value": 98,
         "display": "98",
         "exact": True,
+        "numerator": 98,
+        "denominator": 1,
     }
-    assert json.loads(outcome.text) == outcome.structured
+    assert outcome.text == "2 * (3 + 4) ** 2 = 98"  # for people: no JSON dump
+    approximate = calculator.call("evaluate", expression="sqrt(2)")
+    assert approximate.text == "sqrt(2) ≈ 1.4142135623731"
+    assert approximate.structured["exact"] is False
+    assert approximate.structured["numerator"] is None
+
+
+def test_evaluate_sends_exact_fractions_over_the_wire(calculator: SyncMcpClient) -> None:
+    outcome = calculator.call("evaluate", expression="2^100 / 7")
+    assert outcome.text == f"2 ** 100 / 7 = {2**100}/7 ≈ 1.81092942889747e+29"
+    structured = outcome.structured
+    assert structured["exact"] is True
+    assert (structured["numerator"], structured["denominator"]) == (2**100, 7)
+    assert structured["value"] == pytest.approx(2**100 / 7, rel=1e-15)
+    decimal = calculator.call("evaluate", expression="0.1 + 0.2")
+    assert decimal.text == "0.1 + 0.2 = 0.3"
+    assert (decimal.structured["numerator"], decimal.structured["denominator"]) == (3, 10)
 
 
 def test_evaluate_keeps_big_integers_exact_over_the_wire(calculator: SyncMcpClient) -> None:
@@ -80,7 +107,7 @@ def test_evaluate_errors_are_tool_errors_and_the_server_keeps_serving(
         ("1/0", "division by zero"),
         ("sqrt(-1)", "not a real number"),
         ("2 +", "syntax error"),
-        ("10**400.0", "overflow"),
+        ("10**400.5", "overflow"),
     ]:
         outcome = calculator.call("evaluate", expression=expression)
         assert outcome.is_error

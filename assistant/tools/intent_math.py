@@ -11,13 +11,16 @@ from __future__ import annotations
 import ast
 import re
 
-from mcp_servers.calculator.evaluator import ALLOWED_BINARY_OPS
-from mcp_servers.calculator.evaluator import CONSTANTS as CALCULATOR_CONSTANTS
-from mcp_servers.calculator.evaluator import FUNCTIONS as CALCULATOR_FUNCTIONS
+from mcp_servers.calculator.vocabulary import (
+    BINARY_OPERATORS,
+    CONSTANT_NAMES,
+    FUNCTION_NAMES,
+    UNARY_OPERATORS,
+)
 
 # Exactly the names the calculator knows.
-FUNCTIONS = frozenset(CALCULATOR_FUNCTIONS)
-CONSTANTS = frozenset(CALCULATOR_CONSTANTS)
+FUNCTIONS = frozenset(FUNCTION_NAMES)
+CONSTANTS = frozenset(CONSTANT_NAMES)
 
 _LEAD_IN = re.compile(
     r"^(?:(?:hey|ok|okay|so|please|quick question)[,:]?\s+)*"
@@ -98,9 +101,9 @@ def _is_arithmetic(node: ast.AST) -> bool:
     if isinstance(node, ast.Name):
         return node.id in CONSTANTS
     if isinstance(node, ast.UnaryOp):
-        return isinstance(node.op, ast.UAdd | ast.USub) and _is_arithmetic(node.operand)
+        return isinstance(node.op, UNARY_OPERATORS) and _is_arithmetic(node.operand)
     if isinstance(node, ast.BinOp):
-        return isinstance(node.op, ALLOWED_BINARY_OPS) and all(
+        return isinstance(node.op, BINARY_OPERATORS) and all(
             _is_arithmetic(side) for side in (node.left, node.right)
         )
     if isinstance(node, ast.Call):
