@@ -70,6 +70,10 @@ class BuiltModel:
     trainable: torch.nn.Module | None = None  # what the loop updates, if not ``model`` (LoRA)
     info: dict[str, Any] = field(default_factory=dict)  # extra fields for the report
 
+    @property
+    def module_to_train(self) -> torch.nn.Module:
+        return self.trainable if self.trainable is not None else self.model
+
 
 OptionsT = TypeVar("OptionsT", bound=RunOptions)
 # (final options, training split, checkpoint to continue from or None) -> the model
@@ -129,7 +133,7 @@ def run_training(
             f"{len(data.heldout)} held-out blocks"
         )
     result = train_loop(
-        built.trainable or built.model, data.blocks, data.heldout, loop_config,
+        built.module_to_train, data.blocks, data.heldout, loop_config,
         options.out_dir, built.write, run_info,
         resume=checkpoint is not None, progress=progress,
     )  # fmt: skip
