@@ -21,8 +21,10 @@ import faiss
 import numpy as np
 
 from assistant.errors import IndexStoreError
+from assistant.rag.atomic_files import fsync_path, publish, publish_faiss
 from assistant.rag.bm25 import Postings
 from assistant.rag.chunking import Chunk
+from assistant.rag.hnsw import HnswFollower
 from assistant.rag.lexical import lexical_tokens
 from assistant.rag.lock import WriterLock
 from assistant.rag.store import (
@@ -38,21 +40,7 @@ from assistant.rag.store import (
     verify_consistency,
 )
 
-HNSW_M = 32
 _DAMAGED = (ValueError, KeyError, OSError)  # what loading a torn or foreign file raises
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    _fsync_path(tmp)
-    os.replace(tmp, final)
 
 
 class IndexWriter:
@@ -81,8 +69,7 @@ class IndexWriter:
         self.generation = 0
         self.manifest: dict[str, Any] | None = None
         self.dirty = False
-        self._hnsw_stale = True
-        self._new_vectors: list[tuple[np.ndarray, np.ndarray]] = []
+        self._hnsw = HnswFollower(dim)
         # Lexical postings change by difference: chunks removed and added since the last commit.
         self._postings: Postings | None = None
         self._lex_removed: set[int] = set()
@@ -152,7 +139,7 @@ class IndexWriter:
         verify_consistency(
             self.root, self._base, self.flat, int(self.manifest["count"]), self._postings
         )
-        self._hnsw_stale = not self.manifest.get("hnsw")
+        self._hnsw.stale = not self.manifest.get("hnsw")
 
     def _cleanup(self) -> None:
         """Remove temporaries and dead generations (safe: we hold the lock)."""
@@ -233,7 +220,7 @@ class IndexWriter:
                 if self._lex_added.pop(cid, None) is None:
                     self._lex_removed.add(cid)
             self.flat.remove_ids(np.array(ids, dtype=np.int64))  # type: ignore[arg-type]
-            self._hnsw_stale = True
+            self._hnsw.removed()
         db.execute("DELETE FROM documents WHERE path = ?", (path,))
         return len(ids)
 
@@ -261,7 +248,7 @@ class IndexWriter:
         if len(chunks):
             vecs = np.ascontiguousarray(vectors, dtype=np.float32)
             self.flat.add_with_ids(vecs, ids)
-            self._new_vectors.append((vecs, ids))
+            self._hnsw.added(vecs, ids)
 
     # -- commit --------------------------------------------------------------------------------
 
@@ -284,52 +271,31 @@ class IndexWriter:
         db.commit()
         db.close()
         self._work = None
-        _publish(self._work_path, self.root / str(names["db"]))
-        self._write_index(self.flat, str(names["flat"]))
+        publish(self._work_path, self.root / str(names["db"]))
+        publish_faiss(self.flat, self.root, str(names["flat"]))
         base = self._postings if self._postings is not None and not self.fresh else Postings.empty()
         self._postings = base.updated(self._lex_removed, self._lex_added)
         self._lex_removed, self._lex_added = set(), {}
         tmp_lex = self.root / f"{names['lexical']}.tmp"
         self._postings.save(tmp_lex)
-        _publish(tmp_lex, self.root / str(names["lexical"]))
+        publish(tmp_lex, self.root / str(names["lexical"]))
         if self.count >= self.hnsw_threshold:
             hnsw_name = f"hnsw-{gen:06d}.faiss"
-            self._write_index(self._hnsw(), hnsw_name)
+            previous = self.manifest.get("hnsw") if self.manifest else None
+            hnsw = self._hnsw.build(self.flat, self.root / previous if previous else None)
+            publish_faiss(hnsw, self.root, hnsw_name)
             names["hnsw"] = hnsw_name
         else:
-            self._new_vectors.clear()
-            self._hnsw_stale = True
-        _fsync_path(self.root)  # the data files' names are durable before the manifest
+            self._hnsw.skipped()
+        fsync_path(self.root)  # the data files' names are durable before the manifest
         manifest = {"format": FORMAT_VERSION, **meta, **names, "committed_at": time.time()}
         tmp = self.root / f"{MANIFEST}.tmp-{os.getpid()}"
         tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        _publish(tmp, self.root / MANIFEST)
-        _fsync_path(self.root)
+        publish(tmp, self.root / MANIFEST)
+        fsync_path(self.root)
         if self._base is not None:
             self._base.close()
         self._base = open_readonly_db(self.root / str(names["db"]))
         self.manifest, self.generation, self.dirty, self.fresh = manifest, gen, False, False
         self._cleanup()
         return True
-
-    def _write_index(self, index: Any, name: str) -> None:
-        tmp = self.root / f"{name}.tmp"
-        faiss.write_index(index, str(tmp))
-        _publish(tmp, self.root / name)
-
-    def _hnsw(self) -> Any:
-        """The approximate index: extended with new vectors, or rebuilt after removals."""
-        if not self._hnsw_stale and self.manifest and self.manifest.get("hnsw"):
-            index = read_faiss(self.root / self.manifest["hnsw"])
-            for vecs, ids in self._new_vectors:
-                index.add_with_ids(vecs, ids)
-        else:
-            index = faiss.IndexIDMap2(
-                faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            )
-            if self.count:
-                vectors = faiss.downcast_index(self.flat.index).reconstruct_n(0, self.count)
-                index.add_with_ids(vectors, faiss.vector_to_array(self.flat.id_map))
-        self._new_vectors.clear()
-        self._hnsw_stale = False
-        return index
