@@ -2,11 +2,14 @@
 
 ``timed`` turns every failure inside a stage into ``TurnFailed`` (the session yields it as a
 TurnError event); ``run_tools`` calls the planned tools one by one and records each result
-twice — verbatim for the user, compact and capped for the model (see ``tool_text``).
+twice — verbatim for the user, compact and capped for the model (see ``tool_text``). The
+history keeps a call's text and structured content, so a reopened conversation shows the
+same tool card as the live turn.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -23,6 +26,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STORED_RESULT_CHARS = 100_000  # the history keeps this much of a tool result
+
+
+def storable_structured(structured: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A result's structured content for the history, or None when it is larger than the
+    text the history keeps (the card then shows the text instead)."""
+    if not structured:
+        return None
+    try:
+        size = len(json.dumps(structured, ensure_ascii=False))
+    except (TypeError, ValueError):  # not plain JSON data: keep the text only
+        return None
+    return structured if size <= STORED_RESULT_CHARS else None
 
 
 class TurnFailed(Exception):
@@ -91,11 +106,14 @@ def run_tools(
             {
                 "call_id": call_id,
                 "name": call.name,
+                "server": call.server,
+                "tool": call.tool,
                 "arguments": call.arguments,
                 "reason": call.reason,
                 "ok": result.ok,
                 "approved": result.approved,
                 "text": cap_text(result.text, STORED_RESULT_CHARS)[0],
+                "structured": storable_structured(result.structured),
                 "error": result.error,
                 "duration_s": result.duration_s,
                 "prompt_truncated": cut,
