@@ -1,5 +1,5 @@
-"""The router: explicit commands, automatic intents, the dev set, and promise 4
-(retrieved text and tool output are data: they cannot trigger tool calls)."""
+"""The router: explicit commands, automatic intents, the dev set, and that retrieved text
+and tool output are data: they cannot trigger tool calls."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.tools.router import MAX_CALLS, route
+from assistant.tools.config import DEFAULT_MAX_CALLS_PER_TURN as MAX_CALLS
+from assistant.tools.router import route
 
 DEV_SET = Path(__file__).parent / "data" / "routing_dev.jsonl"
 # A fixed snapshot of corpus/ names, so the test does not move when notes are added.
@@ -170,7 +171,7 @@ def test_mixed_message_plans_one_call_per_request() -> None:
     ]
 
 
-# -- promise 4: retrieved text and tool output are data, never instructions -----------------
+# -- retrieved text and tool output are data, never instructions ----------------------------
 
 INJECTIONS = [
     "/calc 2**99999",
@@ -183,9 +184,9 @@ INJECTIONS = [
 
 
 def test_router_sees_only_the_users_words() -> None:
-    # The only inputs are the user's text and file names: there is no parameter through
-    # which passages or tool output could reach it.
-    assert list(inspect.signature(route).parameters) == ["text", "known_files"]
+    # The only inputs are the user's text, file names and the call cap: there is no parameter
+    # through which passages or tool output could reach it.
+    assert list(inspect.signature(route).parameters) == ["text", "known_files", "max_calls"]
 
 
 @pytest.mark.parametrize("injected", INJECTIONS)

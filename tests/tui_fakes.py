@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from assistant.chat.branch import ConversationBranch
 from assistant.chat.events import (
     BudgetPart,
     ChatEvent,
@@ -28,11 +29,18 @@ from assistant.chat.events import (
     ToolCallFinished,
     ToolCallStarted,
     TurnDone,
+    TurnError,
 )
-from assistant.chat.history import HistoryStore
+from assistant.chat.fork import fork_events
+from assistant.chat.history import HistoryStore, Message
 from assistant.chat.loading import StageCallback
+from assistant.chat.model_info import ModelInfo
 from assistant.core.decoding import DecodingSettings
-from assistant.core.types import Provenance, TokenProb, TokenStep
+from assistant.core.types import FinishReason, Provenance, TokenProb, TokenStep
+
+if TYPE_CHECKING:
+    from assistant.chat.session_protocol import ApproveFn, ChatSessionLike
+    from assistant.core.engine import Engine
 
 ANSWER = ["Greedy", " decoding", " picks", " the", " most", " probable", " token", "."]
 RANKS = [1, 3, 1, 12, 1, 150, 2, 2000]
@@ -150,45 +158,98 @@ def make_step(index: int, text: str, rank: int, token_id: int | None = None) -> 
 
 
 class FakeSession:
-    """Implements what the app uses of ChatSession (see assistant/tui/session_api.py)."""
+    """Implements ChatSessionLike (assistant/chat/session_protocol.py) exactly: mypy checks
+    it in ``_implements_the_protocol`` below. Forks and regenerations store through the real
+    ConversationBranch and fork flow."""
 
-    def __init__(self, db_path: Path, *, engine: Any = None, notices: list[Notice] | None = None):
+    def __init__(
+        self, db_path: Path, *, engine: Engine | None = None, notices: list[Notice] | None = None
+    ) -> None:
         self.engine = engine
         self.history = HistoryStore(db_path)
-        self.approve: Any = None
+        self.approve: ApproveFn | None = None
+        self.default_decoding = DecodingSettings()
         self.notices = notices or []
         self.release = threading.Event()  # lets a "hold" turn go on
         self.holding = threading.Event()  # set while a "hold" turn waits
         self.turns: list[tuple[str, DecodingSettings | None]] = []
-        self._conversation_id: int | None = None
-        self._leaf: int | None = None
+        self._branch = ConversationBranch(lambda: self.history)
 
     @property
     def conversation_id(self) -> int | None:
-        return self._conversation_id
+        return self._branch.conversation_id
 
     def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
         return list(self.notices)
 
-    def new_conversation(self) -> None:
-        self._conversation_id = self._leaf = None
+    def close(self) -> None:
+        self.history.close()
 
-    def open_conversation(self, conversation_id: int) -> list[Any]:
-        messages = self.history.messages(conversation_id)
-        self._conversation_id = conversation_id
-        self._leaf = messages[-1].id if messages else None
-        return messages
+    def model_info(self) -> ModelInfo | None:
+        return ModelInfo.of_engine(self.engine) if self.engine is not None else None
+
+    def loaded_engine(self) -> Engine | None:
+        return self.engine
+
+    def history_store(self) -> HistoryStore | None:
+        return self.history
+
+    def new_conversation(self) -> None:
+        self._branch.reset()
+
+    def open_conversation(self, conversation_id: int) -> list[Message]:
+        return self._branch.open(conversation_id)
 
     def branch_from(self, message_id: int) -> None:
-        self._leaf = message_id
+        self._branch.branch_from(message_id)
+
+    def regenerate(
+        self,
+        text: str,
+        *,
+        decoding: DecodingSettings | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> Iterator[ChatEvent]:
+        self._branch.rewind_last_question()
+        yield from self.turn(text, decoding=decoding, stop_event=stop_event)
+
+    def fork(
+        self,
+        prompt: str,
+        steps: Sequence[TokenStep],
+        index: int,
+        token_id: int,
+        *,
+        decoding: DecodingSettings,
+        message_id: int | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> Iterator[ChatEvent]:
+        if self.engine is None:
+            yield TurnError("generation", "the model is not loaded yet")
+            return
+        stop = stop_event or threading.Event()
+        yield from fork_events(
+            self.engine,
+            self._branch,
+            prompt,
+            steps,
+            index,
+            token_id,
+            decoding,
+            message_id=message_id,
+            stop_event=stop,
+        )
 
     def turn(
         self,
         text: str,
         *,
         decoding: DecodingSettings | None = None,
+        use_tools: bool = True,
+        use_rag: bool = True,
+        k: int = 4,
         stop_event: threading.Event | None = None,
-        **_: Any,
+        dry_run: bool = False,
     ) -> Iterator[ChatEvent]:
         self.turns.append((text, decoding))
         stop = stop_event or threading.Event()
@@ -223,7 +284,9 @@ class FakeSession:
             steps.append(step)
             yield TokenGenerated(step)
         answer = "".join(s.text for s in steps)
-        reason = "cancelled" if stop.is_set() else "sentence_end" if "ground" in text else "eos"
+        reason: FinishReason = (
+            "cancelled" if stop.is_set() else "sentence_end" if "ground" in text else "eos"
+        )
         message_id = self._store(text, answer, steps, decoding, approved_calls, reason, passages)
         yield TurnDone(message_id, answer, reason, {"total": 0.01})
 
@@ -251,11 +314,14 @@ class FakeSession:
         reason: str,
         passages: tuple[FakePassage, ...],
     ) -> int:
-        if self._conversation_id is None:
-            self._conversation_id = self.history.new_conversation(text[:40])
-        user = self.history.add_message(self._conversation_id, "user", text, parent_id=self._leaf)
-        self._leaf = self.history.add_message(
-            self._conversation_id,
+        branch = self._branch
+        if branch.conversation_id is None:
+            branch.conversation_id = self.history.new_conversation(text[:40])
+        user = self.history.add_message(
+            branch.conversation_id, "user", text, parent_id=branch.leaf_id
+        )
+        branch.leaf_id = self.history.add_message(
+            branch.conversation_id,
             "assistant",
             answer,
             parent_id=user,
@@ -265,4 +331,9 @@ class FakeSession:
             tool_calls=calls,
             finish_reason=reason,
         )
-        return self._leaf
+        return branch.leaf_id
+
+
+def _implements_the_protocol(fake: FakeSession) -> ChatSessionLike:
+    """Never called: mypy fails here when the fake and the Protocol drift apart."""
+    return fake

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.chat.events import Notice
-from assistant.chat.session_protocol import ModelInfo
+from assistant.chat.model_info import ModelInfo
 from assistant.errors import AssistantError, ModelLoadError
 
 if TYPE_CHECKING:

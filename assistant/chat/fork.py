@@ -1,21 +1,27 @@
 """Fork an answer: keep its first tokens, swap in an alternative, let the model continue.
 
 UI-free. The alternative's raw probability and rank come from the step it replaces (its
-``top`` list), so the forked answer's token view is as complete as the original's.
+``top`` list), so the forked answer's token view is as complete as the original's. The fork
+streams as the events of a turn and is stored as a sibling of the answer it forks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from assistant.chat.history import HistoryStore
-from assistant.core.decoding import DecodingSettings
-from assistant.core.engine import Engine
-from assistant.core.types import TokenStep
-from assistant.errors import UsageError
+from assistant.chat.events import ChatEvent, Notice, TokenGenerated, TurnDone, TurnError
+from assistant.core.types import FinishReason, TokenStep
+from assistant.errors import AssistantError, UsageError
+
+if TYPE_CHECKING:
+    from assistant.chat.branch import ConversationBranch
+    from assistant.core.decoding import DecodingSettings
+    from assistant.core.engine import Engine
 
 
 def alternative_step(step: TokenStep, token_id: int, token_text: str) -> TokenStep:
@@ -64,30 +70,37 @@ def fork_steps(
         yield dataclasses.replace(step, index=offset)
 
 
-def store_fork(
-    history: HistoryStore,
-    conversation_id: int,
-    original_message_id: int,
-    text: str,
+def fork_events(
+    engine: Engine,
+    branch: ConversationBranch,
+    prompt: str,
     steps: Sequence[TokenStep],
+    index: int,
+    token_id: int,
     settings: DecodingSettings,
     *,
-    model: str | None = None,
-    finish_reason: str = "length",
-) -> int:
-    """Keep the fork as a new branch: a sibling of the original answer (same parent).
-
-    Returns the new message's id.
-    """
-    original = history.message(original_message_id)
-    return history.add_message(
-        conversation_id,
-        "assistant",
-        text,
-        parent_id=original.parent_id if original.parent_id is not None else original.id,
-        model=model,
-        decoding=settings.to_dict(),
-        seed=settings.seed,
-        tokens=[step.to_dict() for step in steps],
-        finish_reason=finish_reason,
-    )
+    message_id: int | None,
+    stop_event: threading.Event,
+) -> Iterator[ChatEvent]:
+    """The fork as a turn's events: TokenGenerated per new step, then TurnDone with the
+    stored fork's id (None when answer ``message_id`` is not stored), or TurnError."""
+    new_steps = list(steps[:index])
+    try:
+        for step in fork_steps(engine, prompt, steps, index, token_id, settings, stop_event):
+            new_steps.append(step)
+            yield TokenGenerated(step)
+    except AssistantError as exc:
+        yield TurnError("generation", str(exc))
+        return
+    text = "".join(s.text for s in new_steps)
+    # The continuation's own finish reason (eos, a stop string) is not tracked here.
+    reason: FinishReason = "cancelled" if stop_event.is_set() else "length"
+    stored = None
+    if message_id is not None:
+        try:
+            stored = branch.store_fork(
+                message_id, text, new_steps, settings, model=engine.name, finish_reason=reason
+            )
+        except (AssistantError, OSError, sqlite3.Error) as exc:  # shown, just not kept
+            yield Notice(f"the fork was not stored: {exc}", "warning")
+    yield TurnDone(stored, text, reason)

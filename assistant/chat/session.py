@@ -1,9 +1,10 @@
 """ChatSession: one turn = route → tools → retrieve → prompt → stream, as a generator of events.
 
-The TUI and ``assistant ask`` both drive it. Heavy parts load lazily in the caller's thread
-(see ``components``); every failure inside a turn becomes a TurnError event and the session
-stays usable. Routing only ever sees the user's own text (promise 4); the prompt is budgeted
-to the model's context before it reaches the model (promise 6).
+The TUI and ``assistant ask`` both drive it, through the surface in ``session_protocol``.
+Heavy parts load lazily in the caller's thread (see ``components``); every failure inside a
+turn becomes a TurnError event and the session stays usable. Routing only ever sees the
+user's own text, so retrieved passages and tool output cannot trigger tool calls; the prompt
+is budgeted to the model's context before it reaches the model (docs/chat.md).
 
 Events beyond ``events.py``'s contract: ``TurnDone.dry_run`` marks a dry run (nothing was
 generated or stored); ``TurnDone.timing`` has seconds per stage — routing, tools, retrieval,
@@ -15,13 +16,15 @@ from __future__ import annotations
 
 import itertools
 import logging
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from assistant.chat.answer_stage import configured_relevance, stream_answer
+from assistant.chat.branch import ConversationBranch
 from assistant.chat.components import Components
+from assistant.chat.default_decoding import DEFAULT_DECODING, turn_decoding
 from assistant.chat.events import (
     ChatEvent,
     Notice,
@@ -32,31 +35,30 @@ from assistant.chat.events import (
     TurnDone,
     TurnError,
 )
-from assistant.chat.grounding import grounding_input
+from assistant.chat.fork import fork_events
 from assistant.chat.loading import StageCallback, load_all
+from assistant.chat.model_info import ModelInfo
 from assistant.chat.prompt import TokenizerCutter, build_prompt
 from assistant.chat.stages import TurnFailed, run_tools, timed
-from assistant.chat.template import STOP_STRINGS
 from assistant.chat.turn_record import TurnRecord
 from assistant.core.decoding import DecodingSettings
 
 if TYPE_CHECKING:
     from assistant.chat.history import HistoryStore, Message
+    from assistant.chat.session_protocol import ApproveFn
     from assistant.core.engine import Engine
     from assistant.core.relevance import Relevance
+    from assistant.core.types import TokenStep
     from assistant.rag.retriever import Retriever
     from assistant.settings import Settings
     from assistant.tools.client import ToolHub
 
 log = logging.getLogger(__name__)
-MAX_CALLS_PER_TURN = 3
-DEFAULT_DECODING = DecodingSettings(
-    strategy="greedy", max_new_tokens=96, top_logprobs=5, grounding="copy"
-)
 
 
 class ChatSession:
-    """One conversation with the assistant. Not re-entrant: one turn at a time."""
+    """One conversation with the assistant (implements ``ChatSessionLike``). Not re-entrant:
+    one turn (or fork) at a time."""
 
     def __init__(
         self,
@@ -66,7 +68,7 @@ class ChatSession:
         retriever: Retriever | None = None,
         tools: ToolHub | None = None,
         history: HistoryStore | None = None,
-        approve: Callable[[PlannedCall], bool] | None = None,
+        approve: ApproveFn | None = None,
     ) -> None:
         self.settings = settings
         self.parts = Components(
@@ -74,8 +76,7 @@ class ChatSession:
         )
         self.approve = approve  # asked for tools that are not auto-approved; None denies
         self.default_decoding = DEFAULT_DECODING
-        self._conversation_id: int | None = None
-        self._leaf_id: int | None = None  # the message the next turn continues from
+        self._branch = ConversationBranch(self.parts.history)
         self._call_ids = (f"call-{n}" for n in itertools.count(1))
         self.last_turn: TurnRecord | None = None  # everything the latest turn gathered
         self.relevance: Relevance | None = None  # grounding's sentence scorer (see _relevance)
@@ -95,42 +96,38 @@ class ChatSession:
         notices, self.parts.notices = self.parts.notices, []
         return notices
 
+    # ------------------------------------------------------------------ what is loaded
+    def model_info(self) -> ModelInfo | None:
+        return self.parts.model_info()
+
+    def loaded_engine(self) -> Engine | None:
+        return self.parts.engine_if_loaded
+
+    def history_store(self) -> HistoryStore | None:
+        try:
+            return self.parts.history()
+        except Exception:  # no history (unwritable data dir): the chat goes on without
+            log.exception("the history store cannot be opened")
+            return None
+
     # ------------------------------------------------------------------ conversations
     @property
     def conversation_id(self) -> int | None:
         """The stored conversation, or None before the first turn of a new one."""
-        return self._conversation_id
+        return self._branch.conversation_id
 
     def new_conversation(self) -> None:
-        """Start afresh; the conversation is stored (titled by its first question) on the
-        first turn, so empty conversations never reach the history."""
-        self._conversation_id = self._leaf_id = None
+        self._branch.reset()
 
     def open_conversation(self, conversation_id: int) -> list[Message]:
-        """Continue a stored conversation from its latest message; returns its messages."""
-        messages = self.parts.history().messages(conversation_id)
-        self._conversation_id = conversation_id
-        self._leaf_id = messages[-1].id if messages else None
-        return messages
+        return self._branch.open(conversation_id)
 
     def branch_from(self, message_id: int) -> None:
-        """Make the next turn a new branch after ``message_id`` (an assistant answer)."""
-        message = self.parts.history().message(message_id)
-        self._conversation_id, self._leaf_id = message.conversation_id, message.id
+        self._branch.branch_from(message_id)
 
     def history_pairs(self) -> list[tuple[str, str]]:
         """(question, answer) pairs of the current branch, oldest first."""
-        if self._leaf_id is None:
-            return []
-        pairs, question = [], None
-        for message in self.parts.history().branch(self._leaf_id):
-            if message.role == "user":
-                question = message.text
-            elif message.role == "assistant" and question is not None:
-                if message.text.strip():
-                    pairs.append((question, message.text))
-                question = None
-        return pairs
+        return self._branch.pairs()
 
     # ------------------------------------------------------------------ a turn
     def turn(
@@ -146,7 +143,8 @@ class ChatSession:
     ) -> Iterator[ChatEvent]:
         """Run one turn, yielding events (see ``events.py``); never raises AssistantError."""
         stop = stop_event or threading.Event()
-        record = TurnRecord(text=text, decoding=self._decoding(decoding), dry_run=dry_run)
+        chosen = turn_decoding(decoding or self.default_decoding)
+        record = TurnRecord(text=text, decoding=chosen, dry_run=dry_run)
         self.last_turn = record
         try:
             yield from self._turn(record, use_tools, use_rag, k, stop)
@@ -154,14 +152,51 @@ class ChatSession:
             yield from self._take_notices()
             yield TurnError(failed.stage, failed.message)
 
-    def _decoding(self, decoding: DecodingSettings | None) -> DecodingSettings:
-        chosen = decoding or self.default_decoding
-        stops = tuple(dict.fromkeys((*chosen.stop, *STOP_STRINGS)))
-        # A sampled answer is stored with the seed that reproduces it.
-        seed = chosen.seed
-        if seed is None and chosen.strategy == "sample":
-            seed = secrets.randbelow(2**31)
-        return chosen.replace(stop=stops, seed=seed)
+    def regenerate(
+        self,
+        text: str,
+        *,
+        decoding: DecodingSettings | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> Iterator[ChatEvent]:
+        """Answer ``text`` again from before the branch's latest question: the new answer is
+        stored as a sibling of the old one."""
+        try:
+            self._branch.rewind_last_question()
+        except Exception as exc:  # as a turn's failing stage: an event, not an exception
+            yield TurnError("history", f"{type(exc).__name__}: {exc}")
+            return
+        yield from self.turn(text, decoding=decoding, stop_event=stop_event)
+
+    def fork(
+        self,
+        prompt: str,
+        steps: Sequence[TokenStep],
+        index: int,
+        token_id: int,
+        *,
+        decoding: DecodingSettings,
+        message_id: int | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> Iterator[ChatEvent]:
+        """Re-answer from an alternative token (see ``fork.fork_events``); the fork is stored
+        beside answer ``message_id`` and the next turn continues from it."""
+        engine = self.parts.engine_if_loaded
+        if engine is None:
+            yield TurnError("generation", "the model is not loaded yet")
+            return
+        stop = stop_event or threading.Event()
+        yield from fork_events(
+            engine,
+            self._branch,
+            prompt,
+            steps,
+            index,
+            token_id,
+            decoding,
+            message_id=message_id,
+            stop_event=stop,
+        )
 
     def _stage(
         self, record: TurnRecord, stage: str, fn: Callable[[], Any], timing_key: str = ""
@@ -180,11 +215,14 @@ class ChatSession:
             calls, why = self._stage(
                 record,
                 "routing",
-                lambda: route(record.text, known_files=self.parts.known_files()),
+                lambda: route(
+                    record.text,
+                    known_files=self.parts.known_files(),
+                    max_calls=self.parts.max_calls_per_turn(),
+                ),
             )
         else:
             calls, why = [], "no tool: tools are off for this turn"
-        calls = list(calls)[:MAX_CALLS_PER_TURN]
         yield RouteDecided(tuple(calls), why)
         if calls and not record.dry_run:
             yield from self._run_tools(record, calls, stop)
@@ -214,8 +252,8 @@ class ChatSession:
         if stop.is_set():  # cancelled before the model started: store the question anyway
             record.finish_reason, record.model = "cancelled", engine.name
         else:
-            yield from self._generate(record, engine, stop)
-        message_id = self._stage(record, "history", lambda: self._store(record))
+            yield from stream_answer(record, engine, stop, self._relevance(record))
+        message_id = self._stage(record, "history", lambda: self._branch.store_turn(record))
         record.timing["total"] = time.perf_counter() - started
         yield TurnDone(message_id, record.answer, record.finish_reason, dict(record.timing))
 
@@ -251,70 +289,8 @@ class ChatSession:
         )
         return budget
 
-    def _generate(
-        self, record: TurnRecord, engine: Engine, stop: threading.Event
-    ) -> Iterator[ChatEvent]:
-        from assistant.chat.events import TokenGenerated
-
-        assert record.budget is not None
-        prompt = record.budget.prompt
-        grounding = grounding_input(record.text, record.budget, self._relevance(record))
-        stream = self._stage(
-            record, "generation", lambda: engine.stream(prompt, record.decoding, stop, grounding)
-        )
-        if stream.truncated_prompt_tokens:  # the budget was wrong: never feed a cut prompt
-            raise TurnFailed("prompt", "internal error: the budgeted prompt did not fit")
-        iterator = iter(stream)
-        while True:
-            step = self._stage(record, "generation", lambda: next(iterator, None))
-            if step is None:
-                break
-            if "ttft" not in record.timing:  # the first token the user sees
-                record.timing["ttft"] = time.perf_counter() - record.started
-            record.steps.append(step)
-            yield TokenGenerated(step)
-        generation = stream.result()
-        # The engine's own clock: prompt in → first token decided (a token that might begin
-        # a stop string is shown a little later, which ttft includes).
-        if stream.first_token_seconds is not None:
-            record.timing["prefill"] = stream.first_token_seconds
-        record.answer = generation.text
-        record.finish_reason = "cancelled" if stop.is_set() else generation.finish_reason
-        record.model = engine.name
-
     def _relevance(self, record: TurnRecord) -> Relevance | None:
-        """Grounding's sentence scorer: the one set on the session, else the configured one
-        (``grounding_relevance``; measured with benchmarks/answer_rate.py --relevance)."""
+        """Grounding's sentence scorer: the one set on the session, else the configured one."""
         if self.relevance is not None or not record.passages:
             return self.relevance
-        from assistant.chat.relevance import relevance_named  # retrieval's lexical terms
-
-        name = self.settings.grounding_relevance
-        if name not in ("embedding", "hybrid"):
-            return relevance_named(name)
-        try:
-            retriever = self.parts.retriever()
-            embedder = retriever.embedder if retriever is not None else None
-        except Exception:  # no embedder to be had: word overlap still grounds the answer
-            log.exception("no embedder for grounding relevance")
-            embedder = None
-        return relevance_named(name if embedder is not None else "overlap", embedder)
-
-    def _store(self, record: TurnRecord) -> int:
-        store = self.parts.history()
-        if self._conversation_id is None:
-            self._conversation_id = store.new_conversation(_title(record.text))
-            self._leaf_id = None
-        user_id = store.add_message(
-            self._conversation_id, "user", record.text, parent_id=self._leaf_id
-        )
-        answer_id = store.add_message(
-            self._conversation_id, "assistant", parent_id=user_id, **record.message_fields()
-        )
-        self._leaf_id = answer_id
-        return answer_id
-
-
-def _title(text: str, width: int = 60) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
+        return configured_relevance(self.settings.grounding_relevance, self.parts.retriever)

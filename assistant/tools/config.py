@@ -36,6 +36,7 @@ DEFAULT_AUTO_APPROVE: dict[str, tuple[str, ...]] = {
 _OUR_MODULES = {CALCULATOR: "mcp_servers.calculator", FILE_LOOKUP: "mcp_servers.file_lookup"}
 _REPO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 _ROOT_NAME = re.compile(r"[\w][\w.+-]*")  # a file lookup root's name, as its server accepts
+DEFAULT_MAX_CALLS_PER_TURN = 3  # tool calls one message may trigger (mcp.json can change it)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class ToolsConfig:
     # "server.tool" names (or "server.*") that run without approval.
     auto_approve: set[str] = field(default_factory=set)
     max_result_chars: int = 4000  # the prompt copy of a tool result is cut to this size
-    max_calls_per_turn: int = 3
+    max_calls_per_turn: int = DEFAULT_MAX_CALLS_PER_TURN
 
     def init_timeout(self, server: str) -> float:
         override = self.servers[server].init_timeout_s if server in self.servers else None

@@ -16,12 +16,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.tools.config import CALCULATOR, FILE_LOOKUP
+from assistant.tools.config import CALCULATOR, DEFAULT_MAX_CALLS_PER_TURN, FILE_LOOKUP
 from assistant.tools.intent_files import file_intent
 from assistant.tools.intent_math import arithmetic_expression
 from assistant.tools.plan import PlannedCall
 
-MAX_CALLS = 3
 COMMANDS = ("/calc", "/files", "/read", "/grep", "/tool")
 _RANGE = re.compile(r"^(?P<a>\d+)(?:\s*[-:]\s*(?P<b>\d+))?$")
 # Sentence breaks, and "... and also ..." joins, separate independent requests.
@@ -32,11 +31,20 @@ _CLAUSE_BREAK = re.compile(
 _CONNECTIVE = re.compile(r"^\s*(?:(?:and|also|then|plus|now|ok|okay)\b[,:]?\s*)+", re.IGNORECASE)
 
 
-def route(text: str, *, known_files: Sequence[str] = ()) -> tuple[list[PlannedCall], str]:
-    """The tool calls (at most 3) the user's message asks for, and a one-line explanation."""
+def route(
+    text: str,
+    *,
+    known_files: Sequence[str] = (),
+    max_calls: int = DEFAULT_MAX_CALLS_PER_TURN,
+) -> tuple[list[PlannedCall], str]:
+    """The tool calls (at most ``max_calls``) the user's message asks for, and a one-line
+    explanation."""
     stripped = text.strip()
     if stripped.startswith("/"):
-        return _explicit(stripped)
+        planned, explanation = _explicit(stripped)
+        if len(planned) > max_calls:
+            return [], f"no tool: {explanation} skipped (at most {max_calls} per turn)"
+        return planned, explanation
     calls: list[PlannedCall] = []
     for clause in _CLAUSE_BREAK.split(stripped):
         call = _automatic(_CONNECTIVE.sub("", clause), known_files)
@@ -44,11 +52,11 @@ def route(text: str, *, known_files: Sequence[str] = ()) -> tuple[list[PlannedCa
             calls.append(call)
     if not calls:
         return [], "no tool: not an arithmetic question or a request about files"
-    dropped = len(calls) - MAX_CALLS
-    calls = calls[:MAX_CALLS]
+    dropped = len(calls) - max_calls
+    calls = calls[:max_calls]
     explanation = "; ".join(f"{c.name} ({c.reason})" for c in calls)
     if dropped > 0:
-        explanation += f"; {dropped} more request(s) skipped (at most {MAX_CALLS} per turn)"
+        explanation += f"; {dropped} more request(s) skipped (at most {max_calls} per turn)"
     return calls, explanation
 
 

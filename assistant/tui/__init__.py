@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assistant.chat.session_protocol import ApproveFn, ChatSessionLike
     from assistant.settings import Settings
     from assistant.tui.app import AssistantApp
 
@@ -13,8 +14,8 @@ def build_app(settings: Settings) -> AssistantApp:
     """The app over a real ChatSession, which is built and loaded in a worker after start."""
     from assistant.tui.app import AssistantApp
 
-    def make_session(approve: Any) -> Any:
-        from assistant.chat.session import ChatSession  # heavy: torch, transformers
+    def make_session(approve: ApproveFn) -> ChatSessionLike:
+        from assistant.chat.session import ChatSession
 
         return ChatSession(settings, approve=approve)
 
@@ -25,7 +26,7 @@ def run_chat(settings: Settings) -> int:
     app = build_app(settings)
     app.run()
     session = app.session
-    if session is not None and hasattr(session, "close"):
+    if session is not None:
         session.close()
     return 0
 

@@ -27,10 +27,8 @@ from assistant.tui.approval_gate import ApprovalGate
 from assistant.tui.conversation_actions import ConversationActions
 from assistant.tui.inspect_actions import InspectActions
 from assistant.tui.messages import SubmitText
-from assistant.tui.session_api import engine_of
 from assistant.tui.turn_runner import TurnRunner
 from assistant.tui.widgets.answer_block import AnswerBlock
-from assistant.tui.widgets.assistant_message import AssistantMessage
 from assistant.tui.widgets.cards import NoticeLine, UserMessage
 from assistant.tui.widgets.chat_input import ChatInput
 from assistant.tui.widgets.header import StatusHeader
@@ -38,8 +36,8 @@ from assistant.tui.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
     from assistant.chat.loading import LoadStage
+    from assistant.chat.session_protocol import ApproveFn, ChatSessionLike
     from assistant.core.decoding import DecodingSettings
-    from assistant.tui.session_api import ApproveFn, ChatSessionLike
 
 SessionFactory = Callable[["ApproveFn"], "ChatSessionLike"]
 SLOW_START_S = 5  # a start at least this slow ends with a notice of each stage's time
@@ -177,20 +175,17 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.header.clear_stages()
         self.header.loading_s = 0
         self.session = session
-        loaded = getattr(engine_of(session), "loaded", None)
-        self.header.model_name = str(getattr(loaded, "name", None) or "no model")
-        self.header.fallback = bool(getattr(loaded, "is_fallback", False))
+        model = session.model_info()
+        self.header.model_name = model.name if model is not None else "no model"
+        self.header.fallback = model is not None and model.fallback
         notices = list(notices)
         for notice in notices:
             self.show_notice(notice.text, notice.level)
-        fallback_note = getattr(loaded, "notice", None)
+        fallback_note = model.notice if model is not None else None
         if self.header.fallback and fallback_note and all(n.text != fallback_note for n in notices):
             self.show_notice(fallback_note, "warning")  # say plainly the fallback is in use
         if self.decoding is None:  # start from the session's own defaults
-            from assistant.core.decoding import DecodingSettings
-
-            default = getattr(session, "default_decoding", None)
-            self.decoding = default if isinstance(default, DecodingSettings) else DecodingSettings()
+            self.decoding = session.default_decoding
         self.header.status = "generating" if self.runner.busy else "ready"
         self.loaded.set()
 
@@ -217,7 +212,7 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
             return
         getattr(self, f"command_{command.name}")(arg)
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, *, regenerate: bool = False) -> None:
         if self.runner.busy:
             self.notify("Still answering: Esc stops it.", severity="warning")
             return
@@ -227,9 +222,11 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         block = AnswerBlock(self.decoding)
         log.mount(block)
         self.header.status = "generating" if self.loaded.is_set() else "waiting for the model…"
-        self.runner.start(block, lambda stop: self._turn_events(text, stop))
+        self.runner.start(block, lambda stop: self._turn_events(text, stop, regenerate))
 
-    def _turn_events(self, text: str, stop: threading.Event) -> Iterator[Any]:
+    def _turn_events(
+        self, text: str, stop: threading.Event, regenerate: bool = False
+    ) -> Iterator[Any]:
         """Worker side of a turn: wait for the session, then relay its events."""
         while not self.loaded.wait(0.1):
             if stop.is_set():
@@ -241,7 +238,8 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
                 return
         assert self.session is not None
         self.gate.stop_event = stop
-        yield from self.session.turn(text, decoding=self.decoding, stop_event=stop)
+        ask = self.session.regenerate if regenerate else self.session.turn
+        yield from ask(text, decoding=self.decoding, stop_event=stop)
 
     def _turn_progress(self, tokens_per_s: float) -> None:
         self.header.status = "generating"
@@ -276,17 +274,8 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         if self.last_question is None or self.runner.busy:
             self.notify("Nothing to regenerate now.", severity="warning")
             return
-        # Ask again from the answer before the last question, so the new answer is a sibling
-        # branch of the old one in the history (for a first question: a new turn).
-        answers = [
-            m.message_id
-            for m in self.query(AssistantMessage)
-            if m.message_id is not None and m.border_title == "assistant"
-        ]
-        branch_from = getattr(self.session, "branch_from", None)
-        if len(answers) >= 2 and branch_from is not None:
-            branch_from(answers[-2])
-        self.send(self.last_question)
+        # The session stores the new answer as a sibling branch of the old one.
+        self.send(self.last_question, regenerate=True)
 
     def command_quit(self, _: str) -> None:
         self.runner.stop()

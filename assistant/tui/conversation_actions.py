@@ -7,16 +7,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from assistant.tui.session_api import history_of
 from assistant.tui.widgets.answer_block import AnswerBlock
 from assistant.tui.widgets.assistant_message import AssistantMessage
-from assistant.tui.widgets.cards import ToolCard, UserMessage
+from assistant.tui.widgets.cards import NoticeLine, UserMessage
 from assistant.tui.widgets.sources import SourcesList
 
 if TYPE_CHECKING:
     from textual.app import App
 
-    from assistant.tui.session_api import ChatSessionLike
+    from assistant.chat.session_protocol import ChatSessionLike
     from assistant.tui.turn_runner import TurnRunner
 
     _Base = App[None]
@@ -47,7 +46,7 @@ class ConversationActions(_Base):
         return self.query_one("#log")
 
     def _history(self) -> Any:
-        history = history_of(self.session)
+        history = self.session.history_store() if self.session is not None else None
         if history is None:
             self.notify("No conversation history yet (still loading?).", severity="warning")
         return history
@@ -122,12 +121,9 @@ class ConversationActions(_Base):
             label=label,
             finish_reason=str(getattr(message, "finish_reason", None) or ""),
         )
-        # The same cards as the live turn showed (older rows without structured content
-        # show the result text).
         children: list[Any] = [
-            ToolCard.from_record(call)
+            NoticeLine(f"tool call: {json.dumps(call, default=str)}")
             for call in message.tool_calls or []
-            if isinstance(call, dict)
         ]
         children.append(answer)
         if message.sources:
@@ -144,7 +140,7 @@ class ConversationActions(_Base):
             self.notify("usage: /export [md|json]", severity="warning", markup=False)
             return
         history = self._history()
-        conversation_id = getattr(self.session, "conversation_id", None)
+        conversation_id = self.session.conversation_id if self.session is not None else None
         if history is None or conversation_id is None:
             return
         suffix = "json" if fmt == "json" else "md"

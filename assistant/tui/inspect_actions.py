@@ -1,16 +1,15 @@
 """Seeing the model think: token view and cursor, typed-token lookups, forks, /probs,
-/compare, decoding settings. A mixin of AssistantApp; model calls run in thread workers."""
+/compare, decoding settings. A mixin of AssistantApp; model calls run in thread workers, and
+a fork is the session's (``ChatSession.fork``): this only renders its events."""
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.widget import Widget
 from textual.widgets import Input, OptionList
 
 from assistant.tui.messages import ColouringChanged, CursorMoved
-from assistant.tui.session_api import engine_of, history_of
 from assistant.tui.widgets.answer_block import AnswerBlock
 from assistant.tui.widgets.assistant_message import AssistantMessage
 from assistant.tui.widgets.inspect_views import CompareView, ProbsView
@@ -22,9 +21,10 @@ if TYPE_CHECKING:
 
     from textual.app import App
 
+    from assistant.chat.events import ChatEvent
+    from assistant.chat.session_protocol import ChatSessionLike
     from assistant.core.decoding import DecodingSettings
-    from assistant.core.types import FinishReason
-    from assistant.tui.session_api import ChatSessionLike
+    from assistant.core.engine import Engine
     from assistant.tui.turn_runner import TurnRunner
 
     _Base = App[None]
@@ -42,8 +42,8 @@ class InspectActions(_Base):
     token_colouring: str = "rank"  # the token view's colouring for every answer (s switches)
 
     # ------------------------------------------------------------------ helpers
-    def engine_or_notice(self) -> Any:
-        engine = engine_of(self.session)
+    def engine_or_notice(self) -> Engine | None:
+        engine = self.session.loaded_engine() if self.session is not None else None
         if engine is None:
             self.notify("The model is still loading (or failed to load).", severity="warning")
         return engine
@@ -151,38 +151,20 @@ class InspectActions(_Base):
         fork_message = block.ensure_message()
         fork_message.append_steps(list(message.steps[:index]))
         message.token_view = False
-        source_steps, prompt = list(message.steps), message.prompt
+        session, source_steps, prompt = self.session, list(message.steps), message.prompt
         original_id = message.message_id
+        assert session is not None  # engine_or_notice found its engine
 
-        def produce(stop: Event) -> Iterator[Any]:
-            from assistant.chat.events import TokenGenerated, TurnDone
-            from assistant.chat.fork import fork_steps, store_fork
-
-            new_steps = list(source_steps[:index])
-            for step in fork_steps(engine, prompt, source_steps, index, token_id, settings, stop):
-                new_steps.append(step)
-                yield TokenGenerated(step)
-            text = "".join(s.text for s in new_steps)
-            reason: FinishReason = "cancelled" if stop.is_set() else "length"
-            history = history_of(self.session)
-            conversation_id = getattr(self.session, "conversation_id", None)
-            stored = None
-            if history is not None and conversation_id is not None and original_id is not None:
-                name = getattr(engine, "name", None)
-                stored = store_fork(
-                    history,
-                    conversation_id,
-                    original_id,
-                    text,
-                    new_steps,
-                    settings,
-                    model=name,
-                    finish_reason=reason,
-                )
-                branch_from = getattr(self.session, "branch_from", None)
-                if branch_from is not None:  # the next question continues this branch
-                    branch_from(stored)
-            yield TurnDone(stored, text, reason)
+        def produce(stop: Event) -> Iterator[ChatEvent]:
+            yield from session.fork(
+                prompt,
+                source_steps,
+                index,
+                token_id,
+                decoding=settings,
+                message_id=original_id,
+                stop_event=stop,
+            )
 
         self.runner.start(block, produce)
 
@@ -229,17 +211,7 @@ class InspectActions(_Base):
         self.run_worker(work, thread=True, group="compare", exclusive=True)
 
     # ------------------------------------------------------------------ settings
-    def engine_modules_ready(self) -> bool:
-        """Whether the decoding module (torch, transformers) is imported. Until the loader
-        thread has imported it, importing it here would freeze the UI for seconds."""
-        if "assistant.core.decoding" in sys.modules:
-            return True
-        self.notify("Still loading the engine: try again in a moment.", severity="warning")
-        return False
-
     def command_settings(self, _: str) -> None:
-        if not self.engine_modules_ready():
-            return
         from assistant.core.decoding import DecodingSettings
         from assistant.tui.screens.settings import SettingsScreen
 
@@ -251,8 +223,6 @@ class InspectActions(_Base):
         self.push_screen(SettingsScreen(self.decoding or DecodingSettings()), applied)
 
     def command_preset(self, name: str) -> None:
-        if not self.engine_modules_ready():
-            return
         from assistant.errors import UsageError
         from assistant.tui.settings_form import preset_keeping_grounding
 
