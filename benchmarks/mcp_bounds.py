@@ -1,4 +1,4 @@
-"""Worst-case latency of the MCP tool servers' pure logic (promises 1 and 2 of DESIGN.md).
+"""Worst-case latency of the MCP tool servers' pure logic (the bounds in docs/mcp_servers.md).
 
     python benchmarks/mcp_bounds.py [--json] [--repeat 5]
 

@@ -1,4 +1,4 @@
-"""Promise 5: killing the indexer at any moment leaves the previous or the new index.
+"""Killing the indexer at any moment leaves the previous or the new index.
 
 ``assistant index add`` (tiny embedder, a commit after every file) is killed with SIGKILL at
 random moments of its writing phase; after every kill the index must load (vectors and rows

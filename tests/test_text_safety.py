@@ -1,4 +1,4 @@
-"""The one terminal sanitizer shared by the CLI and the TUI (promise 7)."""
+"""The one terminal sanitizer shared by the CLI and the TUI: any text shown literally."""
 
 from __future__ import annotations
 

@@ -75,8 +75,8 @@ def help_text() -> str:
 
 
 # The tools router's own slash commands (assistant/tools/router.py COMMANDS; a test keeps
-# the two in step). Not imported from there: that pulls in the engine package (torch) on the
-# UI thread.
+# the two in step), with the argument each takes. Not imported from there: the router brings
+# the tools config (pydantic) onto the UI thread at start.
 TOOL_COMMANDS: tuple[tuple[str, str], ...] = (
     ("/calc", "EXPR"),
     ("/files", "[GLOB]"),

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from assistant.tui.passage_label import passage_label
+
 if TYPE_CHECKING:
     from assistant.core.types import Provenance, TokenStep
 
@@ -53,8 +55,6 @@ def find_passage(provenance: Provenance, passages: Sequence[Any]) -> Any:
     sources list), else the one at its number; None when neither is there."""
     if not provenance.copied:
         return None
-    from assistant.tui.widgets.sources import passage_label
-
     for passage in passages:
         if passage_label(passage) == provenance.source:
             return passage

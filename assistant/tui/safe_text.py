@@ -1,4 +1,4 @@
-"""Literal text for the screen (promise 7): no markup parsed, no terminal escapes passed on.
+"""Literal text for the screen: no markup parsed, no terminal escapes passed on.
 
 Model output, documents and tool results may contain Rich/Textual markup (``[bold]``,
 ``[link=...]``) or terminal control sequences (``ESC [31m``, OSC 8 hyperlinks). We never parse

@@ -10,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from assistant.tui.passage_label import passage_label
 from assistant.tui.safe_text import literal
-from assistant.tui.widgets.sources import passage_label
 
 
 def split_at_line(text: str, start_line: int, line: int | None) -> tuple[str, str, str] | None:

@@ -8,13 +8,23 @@ from typing import TYPE_CHECKING, Any
 from textual.containers import Vertical
 from textual.widget import Widget
 
+from assistant.chat.events import (
+    Notice,
+    PassagesRetrieved,
+    PromptBudget,
+    RouteDecided,
+    TokenGenerated,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnDone,
+    TurnError,
+)
 from assistant.tui.widgets.assistant_message import AssistantMessage
 from assistant.tui.widgets.budget import BudgetMeter
 from assistant.tui.widgets.cards import NoticeLine, ToolCard
 from assistant.tui.widgets.sources import SourcesList
 
 if TYPE_CHECKING:
-    from assistant.chat.events import TurnDone
     from assistant.core.types import TokenStep
 
 
@@ -44,10 +54,6 @@ class AnswerBlock(Vertical):
 
     def apply(self, events: list[Any]) -> int:
         """Apply a batch of events; returns how many tokens it added."""
-        # Imported here, not at module level: the events module pulls in the engine
-        # package (torch), which must not slow the app's start. By now it is loaded.
-        from assistant.chat.events import TokenGenerated
-
         pending: list[TokenStep] = []
         for event in events:
             if isinstance(event, TokenGenerated):
@@ -62,17 +68,6 @@ class AnswerBlock(Vertical):
         return sum(1 for e in events if isinstance(e, TokenGenerated))
 
     def _apply_one(self, event: Any) -> None:
-        from assistant.chat.events import (
-            Notice,
-            PassagesRetrieved,
-            PromptBudget,
-            RouteDecided,
-            ToolCallFinished,
-            ToolCallStarted,
-            TurnDone,
-            TurnError,
-        )
-
         if isinstance(event, Notice):
             self.mount(NoticeLine(event.text, event.level))
         elif isinstance(event, RouteDecided):

@@ -9,14 +9,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from assistant.tui.passage_label import passage_label
 from assistant.tui.safe_text import join
-
-
-def passage_label(passage: Any) -> str:
-    source = getattr(passage, "source", None) or (
-        f"{passage.path}:{passage.start_line}-{passage.end_line}"
-    )
-    return str(source)
+from assistant.tui.screens.passage import PassageScreen
 
 
 class SourceItem(Static, can_focus=True):
@@ -32,8 +27,6 @@ class SourceItem(Static, can_focus=True):
         self.passage = passage
 
     def action_open(self) -> None:
-        from assistant.tui.screens.passage import PassageScreen
-
         self.app.push_screen(PassageScreen(self.passage))
 
     def on_click(self) -> None:
