@@ -262,7 +262,7 @@ def main() -> int:
     engine = Engine.load(model, allow_fallback=False, threads=args.threads)
     embedder = None
     if {"embedding", "hybrid"} & set(args.relevance.split(",")):
-        retriever = session.parts.retriever() if session is not None else None
+        retriever = session.retriever() if session is not None else None
         if retriever is None:
             from assistant.rag.embedder import Embedder
 

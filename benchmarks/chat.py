@@ -144,9 +144,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log("loading model, index (building it if needed) and tool servers …")
     notices = [n.text for n in session.load()]
     load_s = time.perf_counter() - began
-    if session.parts.retriever() is None:  # a RAG benchmark without retrieval means nothing
+    if session.retriever() is None:  # a RAG benchmark without retrieval means nothing
         raise SystemExit("retrieval unavailable: " + "; ".join(notices))
-    engine = session.parts.engine()
+    engine = session.loaded_engine()
+    if engine is None:
+        raise SystemExit("model unavailable: " + "; ".join(notices))
     decoding = DecodingSettings(
         strategy="greedy", max_new_tokens=args.max_new_tokens, top_logprobs=5
     )

@@ -103,6 +103,10 @@ class ChatSession:
     def loaded_engine(self) -> Engine | None:
         return self.parts.engine_if_loaded
 
+    def retriever(self) -> Retriever | None:
+        """The retriever (the index opened, or built, on first use); None without one."""
+        return self.parts.retriever()
+
     def history_store(self) -> HistoryStore | None:
         try:
             return self.parts.history()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.chat.citations import Citer, cite
 from assistant.chat.events import (
@@ -25,12 +25,8 @@ from assistant.cli.decoding_flags import add_decoding_flags, decoding_from_args
 from assistant.settings import Settings
 from assistant.text_safety import escape_controls as _safe
 
-ASK_DEFAULTS: dict[str, Any] = {
-    "strategy": "greedy",
-    "max_new_tokens": 96,
-    "top_logprobs": 5,
-    "grounding": "copy",
-}
+if TYPE_CHECKING:
+    from assistant.chat.session import ChatSession
 
 
 def _approver(yes: bool) -> Any:
@@ -60,19 +56,9 @@ def _tokens(value: str) -> int:
     return n
 
 
-def _model_info(session: Any) -> dict[str, Any]:
-    parts = session.parts
-    if not parts.engine_loaded:
-        counter = parts.counter()
-        return {"model": counter.model_name, "context_length": counter.context_length}
-    loaded = parts.engine().loaded
-    return {
-        "model": loaded.name,
-        "source": loaded.source,
-        "fallback": loaded.is_fallback,
-        "notice": loaded.notice,
-        "context_length": parts.engine().context_length,
-    }
+def _model_dict(session: ChatSession) -> dict[str, Any] | None:
+    info = session.model_info()
+    return info.to_dict() if info is not None else None
 
 
 def _show_text(event: Any, json_mode: bool, citer: Citer) -> None:
@@ -119,12 +105,13 @@ def _print_budget(budget: PromptBudget) -> None:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.chat.default_decoding import default_decoding_fields
     from assistant.chat.session import ChatSession
     from assistant.chat.turn_record import budget_dict
     from assistant.core.models import quiet_transformers
 
     quiet_transformers()  # no progress bars from model or embedder loading
-    decoding = decoding_from_args(args, **ASK_DEFAULTS)
+    decoding = decoding_from_args(args, **default_decoding_fields())  # the chat's defaults
     if args.max_prompt_tokens is not None:
         settings = settings.model_copy(update={"max_prompt_tokens": args.max_prompt_tokens})
     session = ChatSession(settings, approve=_approver(args.yes))
@@ -181,7 +168,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
                 "budget": budget_dict(budget),
                 "prompt": budget.prompt if budget else None,
                 "decoding": record.decoding.to_dict(),
-                "model": _model_info(session) if error is None else None,
+                "model": _model_dict(session) if error is None else None,
                 "timing": done.timing if done else dict(record.timing),
                 "conversation_id": session.conversation_id,
                 "message_id": done.message_id if done else None,
