@@ -183,3 +183,13 @@ def test_max_calls_per_turn_from_mcp_json_limits_a_turn(
         assert finished[0].ok and "5" in finished[0].text
     else:  # the default cap (3) lets both through
         assert len(route.calls) == len(finished) == 2 and "skipped" not in route.explanation
+
+
+def test_the_router_takes_the_cap_for_commands_and_plain_questions() -> None:
+    from assistant.tools.router import route
+
+    calls, why = route("What is 1+1? What is 2+2?", max_calls=1)
+    assert len(calls) == 1 and "1 more request(s) skipped (at most 1 per turn)" in why
+    calls, why = route("/calc 2+2", max_calls=0)
+    assert calls == [] and "skipped (at most 0 per turn)" in why
+    assert len(route("/calc 2+2", max_calls=1)[0]) == 1
