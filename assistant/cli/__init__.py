@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from assistant.cli import (
+    ask_cmds,
     chat_cmds,
-    chat_tui_cmds,
+    history_cmds,
     index_cmds,
     model_cmds,
     tools_cmds,
@@ -22,7 +23,15 @@ from assistant.cli.common import settings_from_args
 from assistant.errors import AssistantError
 
 # Command-group modules, in the order they appear in --help.
-COMMAND_MODULES = [chat_tui_cmds, chat_cmds, model_cmds, index_cmds, train_cmds, tools_cmds]
+COMMAND_MODULES = [
+    chat_cmds,
+    ask_cmds,
+    history_cmds,
+    model_cmds,
+    index_cmds,
+    train_cmds,
+    tools_cmds,
+]
 
 
 def add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
