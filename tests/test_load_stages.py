@@ -29,9 +29,10 @@ def test_load_reports_each_stage_in_order_with_times(tiny_model_dir: Path, tmp_p
             assert mine[-1].state == "done", mine
             assert all(s.state == "running" for s in mine[:-1]), mine
             assert mine[-1].seconds >= mine[0].seconds >= 0.0
-        # building the index reported files done of total
+        # building the index reported files done of total, then the embedding of the rest
         index_progress = [s.detail for s in heard if s.name == "index" and s.detail]
-        assert index_progress and index_progress[-1].endswith(f"/{3} files"), index_progress
+        assert index_progress[0] == "1/3 files", index_progress
+        assert index_progress[-1] == "3 files read, embedding", index_progress
         tools_end = [s for s in heard if s.name == "tools"][-1]
         assert tools_end.detail == "2/2 servers"
         # the embedder loaded ahead is the one the index was built with and searches with

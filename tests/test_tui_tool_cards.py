@@ -139,6 +139,30 @@ def test_bounded_says_how_many_lines_were_left_out() -> None:
     assert bounded("short") == "short"
 
 
+def test_listing_file_info_and_long_hits_are_readable_and_short() -> None:
+    listing = {
+        "path": "notes",
+        "entries": [
+            {"path": "notes/a.md", "type": "file", "size_bytes": 1200},
+            {"path": "notes/sub", "type": "directory", "size_bytes": None},
+        ],
+        "truncated": True,
+    }
+    shown = str(result_content("list_files", listing, "{}"))
+    assert shown.splitlines() == [
+        "notes: 2 entries (more not shown)",
+        "notes/a.md  1,200 bytes",
+        "notes/sub/",
+    ]
+    info = {"path": "a.md", "type": "file", "size_bytes": 10, "modified": "2024", "line_count": 2}
+    assert str(result_content("file_info", info, "{}")) == (
+        "a.md  file, 10 bytes, 2 lines, modified 2024"
+    )
+    long_hit = {"query": "x", "matches": [{"path": "a.md", "line": 1, "text": "x" * 1000}]}
+    (header, hit) = str(result_content("search_files", long_hit, "{}")).splitlines()
+    assert header == "1 match for 'x'" and hit.startswith("a.md:1  xxx") and len(hit) < 200
+
+
 def test_a_known_tool_with_an_unexpected_shape_falls_back_to_json() -> None:
     odd = {"expression": 2, "display": None, "exact": "maybe"}
     shown = str(result_content("evaluate", odd, "text"))

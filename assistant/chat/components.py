@@ -178,9 +178,9 @@ class Components:
     def embedder_problem(self) -> str:
         return self._embedder_problem or ""
 
-    def retriever(self, progress: Callable[[str], None] | None = None) -> Retriever | None:
+    def retriever(self, progress: Callable[..., None] | None = None) -> Retriever | None:
         """The retriever, building the index from the configured documents if there is none
-        (``progress`` hears "files done/total" while it builds)."""
+        (``progress(detail, final=...)`` hears how far the build is)."""
         with self._lock:
             if self._retriever is None and self._retriever_problem is None:
                 try:
@@ -269,15 +269,21 @@ class Components:
 
 
 def _index_progress(
-    progress: Callable[[str], None] | None,
+    progress: Callable[..., None] | None,
 ) -> Callable[[ProgressEvent], None] | None:
-    """The indexer's progress events as "files done/total" lines."""
+    """The indexer's progress events as short lines: "files done/total" while it reads;
+    once every file is read the last batches are still being embedded, often the longest
+    step, so that is said (and never dropped by a throttle)."""
     if progress is None:
         return None
 
     def report(event: ProgressEvent) -> None:
-        if event.files_total:
-            progress(f"{event.files_done}/{event.files_total} files")
+        done, total = event.files_done, event.files_total
+        if event.phase == "index" and total:
+            if done < total:
+                progress(f"{done}/{total} files")
+            else:
+                progress(f"{total} files read, embedding", final=True)
 
     return report
 

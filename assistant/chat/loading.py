@@ -50,9 +50,11 @@ class StageClock:
     def seconds(self) -> float:
         return time.perf_counter() - self._began
 
-    def progress(self, detail: str) -> None:
+    def progress(self, detail: str, *, final: bool = False) -> None:
+        """Report progress; ``final``: the last word before a long quiet step, never
+        dropped by the throttle."""
         now = time.perf_counter()
-        if now - self._last_progress >= PROGRESS_INTERVAL_S:
+        if final or now - self._last_progress >= PROGRESS_INTERVAL_S:
             self._last_progress = now
             self._emit("running", detail)
 

@@ -20,6 +20,7 @@ from assistant.tui.safe_text import join
 MAX_LINES = 24  # of one result in a card
 MAX_CHARS = 4000
 MAX_LINE_CHARS = 300  # a longer line is cut (minified JSON, a file without newlines)
+MAX_HIT_CHARS = 160  # of a search hit's line: enough to recognise it
 
 Piece = tuple[str, str] | str
 
@@ -98,7 +99,7 @@ def _search_hits(data: Mapping[str, Any]) -> list[Piece] | None:
         header += f" in {data['files_searched']:,} files"
     if data.get("truncated"):
         header += " (more not shown)"
-    hits = "\n".join(f"{m['path']}:{m['line']}  {str(m['text']).strip()}" for m in matches)
+    hits = "\n".join(f"{m['path']}:{m['line']}  {_clip(str(m['text']).strip())}" for m in matches)
     return _with_note([(header, "bold"), "\n" if hits else "", bounded(hits)], data)
 
 
@@ -122,6 +123,10 @@ def _file_info(data: Mapping[str, Any]) -> list[Piece] | None:
             facts.append("binary")
     facts.append(f"modified {data['modified']}")
     return [(str(data["path"]), "bold"), "  " + ", ".join(facts)]
+
+
+def _clip(text: str, limit: int = MAX_HIT_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + " …"
 
 
 def _entry(entry: Mapping[str, Any]) -> str:
