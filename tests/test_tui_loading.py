@@ -103,6 +103,21 @@ async def test_a_slow_start_ends_with_a_notice_of_each_stage_time(
             assert name in notice, notice
 
 
+@pytest.mark.asyncio
+async def test_a_narrow_terminal_still_shows_every_stage(tmp_path: Path) -> None:
+    app, session = make_app(tmp_path)
+    async with app.run_test(size=(72, 20)) as pilot:
+        for name in ("model", "embedder"):
+            session.gates[name].set()
+        await wait_until(pilot, lambda: "index …" in header_text(app))
+        text = header_text(app)
+        assert len(text) <= 72 - 2, text  # within the header's padding
+        assert "model ✓ · embedder ✓ · index … 2/5 files" in text and text.endswith("tools")
+        session.gates["index"].set()
+        session.gates["tools"].set()
+        await wait_until(pilot, app.loaded.is_set)
+
+
 def test_stage_text_of_each_state() -> None:
     assert stage_text(None, "index") == "index"
     assert stage_text(LoadStage("model", "done", 2.14, "bundled fallback"), "model") == (
@@ -113,3 +128,5 @@ def test_stage_text_of_each_state() -> None:
     assert stage_text(LoadStage("embedder", "skipped"), "embedder") == "embedder –"
     failed = LoadStage("tools", "failed", 0.31, "0/2 servers")
     assert stage_text(failed, "tools") == "tools ✗ 0/2 servers 0.3 s"
+    assert stage_text(failed, "tools", compact=True) == "tools ✗ 0/2 servers"
+    assert stage_text(running, "index", compact=True) == "index … 12/40 files 1.0 s"

@@ -16,16 +16,19 @@ from assistant.tui.safe_text import join
 _MARKS = {"done": "✓", "failed": "✗", "skipped": "–", "running": "…"}
 
 
-def stage_text(stage: LoadStage | None, name: str, now_s: float = 0.0) -> str:
+def stage_text(
+    stage: LoadStage | None, name: str, now_s: float = 0.0, *, compact: bool = False
+) -> str:
     """One stage as the header shows it: "model ✓ 2.1 s", "index … 12/40 files 3.0 s",
     a bare name while waiting. ``now_s``: seconds since the stage was last heard of (a
-    running stage's clock keeps going between reports)."""
+    running stage's clock keeps going between reports). ``compact``: only a running stage
+    shows its time (for a narrow terminal)."""
     if stage is None or stage.state == "waiting":
         return name
     parts = [name, _MARKS.get(stage.state, "?")]
     if stage.detail and stage.state in ("running", "failed"):
         parts.append(stage.detail)
-    if stage.state != "skipped":
+    if stage.state == "running" or (stage.state in ("done", "failed") and not compact):
         seconds = stage.seconds + (now_s if stage.state == "running" else 0.0)
         parts.append(f"{seconds:.1f} s")
     return " ".join(parts)
@@ -55,28 +58,26 @@ class StatusHeader(Widget):
     def stages_text(self) -> str:
         """Every loading stage in order, e.g. "model ✓ 2.1 s · embedder … 0.4 s · index ·
         tools"; "" when no stage has been reported."""
+        return self._stages_text(compact=False)
+
+    def _stages_text(self, *, compact: bool) -> str:
         if not self._stages:
             return ""
         now = time.monotonic()
         shown = []
         for name in (*LOAD_STAGES, *(n for n in self._stages if n not in LOAD_STAGES)):
             stage, heard_at = self._stages.get(name, (None, now))
-            shown.append(stage_text(stage, name, now - heard_at))
+            shown.append(stage_text(stage, name, now - heard_at, compact=compact))
         return " · ".join(shown)
 
     def render(self) -> Content:
+        if self._stages:
+            return self._render_loading()
         parts: list[tuple[str, str] | str] = [("Course Assistant", "bold"), "  model: "]
         parts.append((self.model_name, "bold"))
         if self.fallback:
             parts.append(("  [bundled fallback]", "reverse"))
         parts.append("  · ")
-        stages = self.stages_text
-        if stages:
-            parts.append(("loading", "italic"))
-            if self.loading_s:
-                parts.append(f" {self.loading_s} s")
-            parts.append(f": {stages}")
-            return join(*parts)
         parts.append((self.status, "italic"))
         if self.loading_s:
             parts.append(f" {self.loading_s} s")
@@ -84,3 +85,15 @@ class StatusHeader(Widget):
             last = "" if self.status == "generating" else " (last answer)"
             parts.append(f"  {self.tokens_per_s:.1f} tok/s{last}")
         return join(*parts)
+
+    def _render_loading(self) -> Content:
+        """The loading stages, as much of them as fits: on a narrow terminal the stages
+        that went well lose their times, then the title goes."""
+        elapsed = f" {self.loading_s} s" if self.loading_s else ""
+        candidates = []
+        for compact, title in ((False, True), (True, True), (True, False)):
+            parts: list[tuple[str, str] | str] = [("Course Assistant  · ", "bold")] if title else []
+            parts += [("loading", "italic"), f"{elapsed}: {self._stages_text(compact=compact)}"]
+            candidates.append(join(*parts))
+        width = self.content_size.width
+        return next((c for c in candidates if c.cell_length <= width), candidates[-1])
