@@ -1,4 +1,4 @@
-"""MCP wiring for the calculator: one tool, ``evaluate``, over stdio.
+"""MCP wiring for the calculator: one tool, ``evaluate``, over stdio or Streamable HTTP.
 
 All the arithmetic lives in ``evaluator``; this module only translates its results into MCP
 output (structured content for programs, one readable line of text for people) and its
@@ -26,6 +26,7 @@ from mcp_servers.calculator.evaluator import (
 )
 from mcp_servers.calculator.vocabulary import CONSTANT_NAMES, FUNCTION_NAMES
 from mcp_servers.logging_setup import configure_stderr_logging
+from mcp_servers.transport import add_transport_arguments, serve
 
 SERVER_NAME = "calculator"
 
@@ -111,13 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: ``assistant-calculator`` / ``python -m mcp_servers.calculator``."""
     parser = argparse.ArgumentParser(
         prog="assistant-calculator",
-        description="MCP calculator server speaking the protocol on stdin/stdout.",
+        description="MCP calculator server (stdin/stdout by default, or Streamable HTTP).",
     )
     parser.add_argument("--log-level", default="WARNING", choices=_LOG_LEVELS)
+    add_transport_arguments(parser)
     options = parser.parse_args(argv)
     configure_stderr_logging(options.log_level)
-    build_server().run("stdio")
-    return 0
+    return serve(build_server(), options)
 
 
 _LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]

@@ -1,4 +1,4 @@
-"""MCP wiring for the file lookup: four read-only tools over stdio, confined to its roots.
+"""MCP wiring for the file lookup: four read-only tools (stdio or HTTP), confined to its roots.
 
 All path handling lives in the sandbox modules; this module declares the tools and answers
 each call twice: structured content for programs (the output schema below) and a readable
@@ -31,6 +31,7 @@ from mcp_servers.file_lookup.readable import (
 from mcp_servers.file_lookup.records import DEFAULT_LIMITS, SandboxLimits
 from mcp_servers.file_lookup.roots import RootSet, name_roots, parse_root_spec
 from mcp_servers.logging_setup import configure_stderr_logging
+from mcp_servers.transport import add_transport_arguments, serve
 
 SERVER_NAME = "file-lookup"
 # The course notes shipped with the repository: <repo>/corpus.
@@ -180,7 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: ``assistant-file-lookup`` / ``python -m mcp_servers.file_lookup``."""
     parser = argparse.ArgumentParser(
         prog="assistant-file-lookup",
-        description="MCP file lookup server (read-only, confined to its roots) on stdin/stdout.",
+        description=(
+            "MCP file lookup server (read-only, confined to its roots) on stdin/stdout by "
+            "default, or over Streamable HTTP."
+        ),
     )
     parser.add_argument(
         "--root",
@@ -194,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
+    add_transport_arguments(parser)
     options = parser.parse_args(argv)
     configure_stderr_logging(options.log_level)
     specs = [parse_root_spec(spec) for spec in options.root or [str(DEFAULT_ROOT)]]
@@ -206,5 +211,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SandboxError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    server.run("stdio")
-    return 0
+    return serve(server, options)
