@@ -239,6 +239,12 @@ class IndexStore:
             rows = self._conn.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", ids)
             return {r[0]: ChunkRow(*r) for r in rows.fetchall()}
 
+    def chunks_of(self, path: str) -> list[ChunkRow]:
+        """The chunks of one document, in order (empty for a path not in the index)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM chunks WHERE path = ? ORDER BY ord", (path,))
+            return [ChunkRow(*r) for r in rows.fetchall()]
+
     def documents(self) -> list[DocumentRow]:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM documents ORDER BY path").fetchall()
