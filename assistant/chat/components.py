@@ -178,18 +178,17 @@ class Components:
     def embedder_problem(self) -> str:
         return self._embedder_problem or ""
 
-    def retriever(self, progress: Callable[..., None] | None = None) -> Retriever | None:
+    def retriever(
+        self, progress: Callable[[ProgressEvent], None] | None = None
+    ) -> Retriever | None:
         """The retriever, building the index from the configured documents if there is none
-        (``progress(detail, final=...)`` hears how far the build is)."""
+        (``progress`` hears the indexer's events while it builds)."""
         with self._lock:
             if self._retriever is None and self._retriever_problem is None:
                 try:
                     from assistant.rag import Retriever, ensure_index
 
-                    built = ensure_index(
-                        self.settings, _index_progress(progress), embedder=self._embedder
-                    )
-                    if built:
+                    if ensure_index(self.settings, progress, embedder=self._embedder):
                         self.notices.append(Notice("built the document index"))
                     self._retriever = Retriever.open(self.settings, embedder=self._embedder)
                     self._retriever_problem = ""
@@ -266,26 +265,6 @@ class Components:
             if self._history is not None:
                 self._history.close()
             self._tools = self._retriever = self._history = None
-
-
-def _index_progress(
-    progress: Callable[..., None] | None,
-) -> Callable[[ProgressEvent], None] | None:
-    """The indexer's progress events as short lines: "files done/total" while it reads;
-    once every file is read the last batches are still being embedded, often the longest
-    step, so that is said (and never dropped by a throttle)."""
-    if progress is None:
-        return None
-
-    def report(event: ProgressEvent) -> None:
-        done, total = event.files_done, event.files_total
-        if event.phase == "index" and total:
-            if done < total:
-                progress(f"{done}/{total} files")
-            else:
-                progress(f"{total} files read, embedding", final=True)
-
-    return report
 
 
 def _walk_files(documents: list[Path]) -> list[str]:

@@ -18,6 +18,7 @@ from assistant.errors import AssistantError
 
 if TYPE_CHECKING:
     from assistant.chat.components import Components
+    from assistant.rag.indexer import ProgressEvent
 
 log = logging.getLogger(__name__)
 StageState = Literal["waiting", "running", "done", "failed", "skipped"]
@@ -115,9 +116,25 @@ def _embedder(parts: Components) -> Outcome:
 
 
 def _index(parts: Components, clock: StageClock) -> Outcome:
-    if parts.retriever(progress=clock.progress) is not None:
+    if parts.retriever(progress=_index_progress(clock)) is not None:
         return "done", ""
     return "failed", parts.retriever_problem
+
+
+def _index_progress(clock: StageClock) -> Callable[[ProgressEvent], None]:
+    """The indexer's events as "files done/total" while it reads; once every file is read
+    the last batches are still being embedded, often the longest step, so that is said (and
+    never dropped by the throttle)."""
+
+    def report(event: ProgressEvent) -> None:
+        done, total = event.files_done, event.files_total
+        if event.phase == "index" and total:
+            if done < total:
+                clock.progress(f"{done}/{total} files")
+            else:
+                clock.progress(f"{total} files read, embedding", final=True)
+
+    return report
 
 
 def _tools(parts: Components) -> Outcome:
