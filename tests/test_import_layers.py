@@ -42,6 +42,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 # whose servers must stay usable by any MCP client on their own.
 SHARED_WITH_SERVERS = frozenset({"mcp_servers.calculator.vocabulary"})
 
+# The course search server is, by design, the assistant's document index offered to other MCP
+# clients: it reads the index with the assistant's own retrieval code (the same store, fusion
+# and source lines as the app). So it alone may import the retrieval layer and what that layer
+# stands on, nothing above it (tools, chat, tui, cli), and the assistant never imports it.
+INDEX_SERVER = "mcp_servers.course_search"
+INDEX_SERVER_MAY_IMPORT = ("assistant.errors", "assistant.settings", "assistant.rag")
+
 
 def module_name(path: Path, root: Path) -> str:
     parts = list(path.relative_to(root).with_suffix("").parts)
@@ -160,6 +167,10 @@ def _in(package: str, module: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
+def index_server_may_import(target: str) -> bool:
+    return any(_in(allowed, target) for allowed in INDEX_SERVER_MAY_IMPORT)
+
+
 @pytest.fixture(scope="module")
 def graph() -> dict[str, set[str]]:
     return import_graph(ROOT, PACKAGES)
@@ -246,9 +257,25 @@ def test_the_assistant_and_its_servers_stay_apart(graph: dict[str, set[str]]) ->
         for target in sorted(targets):
             into_servers = _in("assistant", importer) and _in("mcp_servers", target)
             into_assistant = _in("mcp_servers", importer) and _in("assistant", target)
+            if into_assistant and _in(INDEX_SERVER, importer):
+                into_assistant = not index_server_may_import(target)
             if (into_servers and target not in SHARED_WITH_SERVERS) or into_assistant:
                 crossing.append(f"{importer} -> {target}")
     assert not crossing, "imports between assistant and mcp_servers: " + ", ".join(crossing)
+
+
+def test_the_index_server_reads_the_index_through_retrieval_only(
+    graph: dict[str, set[str]],
+) -> None:
+    server_modules = [m for m in graph if _in(INDEX_SERVER, m)]
+    assert server_modules, f"{INDEX_SERVER} does not exist"
+    imported = {t for m in server_modules for t in graph[m] if _in("assistant", t)}
+    assert any(_in("assistant.rag", t) for t in imported)  # the allowance is used, not vacuous
+    assert all(map(index_server_may_import, imported))
+    # By whole dotted names, and nothing above retrieval.
+    assert index_server_may_import("assistant.rag.retriever")
+    for higher in ("assistant.ragged", "assistant.tools.router", "assistant.chat", "assistant"):
+        assert not index_server_may_import(higher), higher
 
 
 def test_the_shared_vocabulary_imports_nothing_of_ours(graph: dict[str, set[str]]) -> None:
