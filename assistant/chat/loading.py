@@ -1,6 +1,6 @@
 """The stages of a chat session's start — model, embedder, index, tools — as plain records.
 
-``Components.load_all`` reports each stage to a callback as it starts, makes progress (the
+``load_all`` reports each stage to a callback as it starts, makes progress (the
 index build: files done of total) and ends, with the seconds it took, so a UI can explain a
 slow first start. The callback runs in the loading thread; the UI hands it to its own loop.
 """
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from assistant.rag.indexer import ProgressEvent
 
 log = logging.getLogger(__name__)
-StageState = Literal["waiting", "running", "done", "failed", "skipped"]
+# skipped: nothing to load (a stand-in retriever brings no embedder)
+StageState = Literal["running", "done", "failed", "skipped"]
 LOAD_STAGES = ("model", "embedder", "index", "tools")  # in the order they load
 PROGRESS_INTERVAL_S = 0.2  # progress within a stage is reported at most this often
 

@@ -23,7 +23,7 @@ def stage_text(
     a bare name while waiting. ``now_s``: seconds since the stage was last heard of (a
     running stage's clock keeps going between reports). ``compact``: only a running stage
     shows its time (for a narrow terminal)."""
-    if stage is None or stage.state == "waiting":
+    if stage is None:  # not started yet
         return name
     parts = [name, _MARKS.get(stage.state, "?")]
     if stage.detail and stage.state in ("running", "failed"):
