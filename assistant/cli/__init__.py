@@ -20,6 +20,7 @@ from assistant.cli import (
     train_cmds,
 )
 from assistant.cli.common import settings_from_args
+from assistant.cli.library_warnings import route_library_warnings
 from assistant.errors import AssistantError
 
 # Command-group modules, in the order they appear in --help.
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = settings_from_args(args)
+        route_library_warnings(settings.log_dir)
         return int(args.func(args, settings) or 0)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

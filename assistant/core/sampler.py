@@ -106,8 +106,9 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
     # Prefill: logits of the last position only (the LM head over every prompt position
     # would cost a vocabulary-sized matmul per token for nothing).
     cache = preallocated_cache(model, prompt_len + settings.max_new_tokens)
-    out = model(input_ids=all_ids[:, :cur], past_key_values=cache, use_cache=True, logits_to_keep=1)
-    past = out.past_key_values
+    # transformers 5.x names the KV cache `cache` (`past_key_values` is deprecated).
+    out = model(input_ids=all_ids[:, :cur], cache=cache, use_cache=True, logits_to_keep=1)
+    past = out.cache
     logits = out.logits[0, -1].float()
 
     for index in range(settings.max_new_tokens):
@@ -150,7 +151,7 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
             return "eos"
         if index + 1 == settings.max_new_tokens:
             break
-        out = model(input_ids=all_ids[:, cur - 1 : cur], past_key_values=past, use_cache=True)
-        past = out.past_key_values
+        out = model(input_ids=all_ids[:, cur - 1 : cur], cache=past, use_cache=True)
+        past = out.cache
         logits = out.logits[0, -1].float()
     return "length"
