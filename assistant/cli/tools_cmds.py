@@ -54,7 +54,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         servers = {
             name: {
                 "status": status[name],
-                "command": [cfg.command, *cfg.args],
+                "transport": cfg.transport,
+                **({"url": cfg.url} if cfg.url else {"command": [cfg.command, *cfg.args]}),
                 "log": str(hub.log_path(name)),
                 **_roots_entry(cfg),
             }
@@ -73,6 +74,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         notice(f"warning: {line}")
     for name, info in servers.items():
         print(f"{name}: {info['status']}")
+        if "url" in info:
+            print(f"  url: {info['url']}  (Streamable HTTP)")
         for line in _roots_lines(info.get("roots")):
             print(f"  {line}")
         for t in (t for t in tools if t.server == name):

@@ -182,13 +182,15 @@ class ToolHub:
         try:
             raw = future.result(timeout=bound + LOOP_MARGIN_S)
         except CallTimedOut as exc:
-            return failure(f"{server}.{tool} {exc}; the server was stopped"), "timeout"
+            ended = "the connection was closed" if conn.remote else "the server was stopped"
+            return failure(f"{server}.{tool} {exc}; {ended}"), "timeout"
         except concurrent.futures.TimeoutError:
             future.cancel()
             self._servers.stop(conn)
             return failure(f"{server}.{tool} timed out after {bound:g} s"), "timeout"
         except ServerExited as exc:
-            return failure(f"{exc}; it will be restarted on next use"), "crashed"
+            again = "reconnected" if conn.remote else "restarted"
+            return failure(f"{exc}; it will be {again} on next use"), "crashed"
         except MCPError as exc:
             return failure(f"{server}.{tool} failed: {exc.message}"), "tool_error"
         except Exception as exc:  # e.g. output not matching the tool's declared schema

@@ -2,12 +2,16 @@
 
 The file users already know::
 
-    {"mcpServers": {"weather": {"command": "uvx", "args": ["mcp-weather"], "env": {}}}}
+    {"mcpServers": {"weather": {"command": "uvx", "args": ["mcp-weather"], "env": {}},
+                    "remote": {"url": "http://127.0.0.1:8931/mcp",
+                               "headers": {"Authorization": "Bearer ${MY_TOKEN}"}}}}
 
-plus our optional keys: per server ``timeout_s`` / ``init_timeout_s`` / ``disabled``, and a
-top-level ``"assistant"`` object (``auto_approve``, ``require_approval``, ``call_timeout_s``,
-``init_timeout_s``, ``max_result_chars``, ``max_calls_per_turn``). Entries replace the default
-server of the same name; ``"disabled": true`` removes one.
+A server has either a ``command`` (stdio) or a ``url`` (Streamable HTTP, optional ``headers``
+whose values may name environment variables, see ``remote_config``). Our optional keys: per
+server ``timeout_s`` / ``init_timeout_s`` / ``disabled``, and a top-level ``"assistant"``
+object (``auto_approve``, ``require_approval``, ``call_timeout_s``, ``init_timeout_s``,
+``max_result_chars``, ``max_calls_per_turn``). Entries replace the default server of the
+same name; ``"disabled": true`` removes one.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.errors import SettingsError
+from assistant.tools.remote_config import RemoteConfigError, check_url, expand_headers
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -37,19 +42,28 @@ _OUR_MODULES = {CALCULATOR: "mcp_servers.calculator", FILE_LOOKUP: "mcp_servers.
 _REPO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 _ROOT_NAME = re.compile(r"[\w][\w.+-]*")  # a file lookup root's name, as its server accepts
 DEFAULT_MAX_CALLS_PER_TURN = 3  # tool calls one message may trigger (mcp.json can change it)
+STDIO = "stdio"
+STREAMABLE_HTTP = "streamable-http"
 
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """How to start one stdio MCP server; timeouts of ``None`` use the ToolsConfig defaults."""
+    """How to reach one MCP server: start ``command`` (stdio) or connect to ``url``
+    (Streamable HTTP, sending ``headers``); timeouts of ``None`` use the ToolsConfig defaults."""
 
     name: str
-    command: str
+    command: str = ""
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     init_timeout_s: float | None = None
     call_timeout_s: float | None = None
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # variables already expanded
+
+    @property
+    def transport(self) -> str:
+        return STREAMABLE_HTTP if self.url is not None else STDIO
 
 
 @dataclass
@@ -80,13 +94,28 @@ class _ServerEntry(BaseModel):
     # Other clients' keys (e.g. "type") are tolerated; ours are validated.
     model_config = ConfigDict(extra="ignore")
 
-    command: str = Field(min_length=1)
+    command: str | None = Field(None, min_length=1)
     args: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     cwd: Path | None = None
+    url: str | None = Field(None, min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    type: str | None = None  # other clients' transport hint; only "sse" is refused
     timeout_s: float | None = Field(None, gt=0, le=3600)
     init_timeout_s: float | None = Field(None, gt=0, le=600)
     disabled: bool = False
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> _ServerEntry:
+        if self.command is None and self.url is None:
+            raise ValueError('needs "command" (a stdio server) or "url" (Streamable HTTP)')
+        if self.command is not None and self.url is not None:
+            raise ValueError('has both "command" and "url"; give one (stdio or Streamable HTTP)')
+        if self.url is None and self.headers:
+            raise ValueError('"headers" only apply to a server with a "url"')
+        if self.type == "sse":
+            raise ValueError('"type": "sse" (the old HTTP+SSE transport) is not supported')
+        return self
 
 
 class _DisabledEntry(BaseModel):
@@ -184,22 +213,37 @@ def _parse_server(name: str, raw: Any, path: Path) -> ServerConfig | None:
     if not name or "." in name or any(ch.isspace() for ch in name):
         raise SettingsError(f"MCP config {path}: server name {name!r} must be one word, no dots")
     try:
-        if isinstance(raw, dict) and raw.get("disabled") is True and "command" not in raw:
+        disabled = isinstance(raw, dict) and raw.get("disabled") is True
+        if disabled and "command" not in raw and "url" not in raw:
             _DisabledEntry.model_validate(raw)
             return None
         entry = _ServerEntry.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "entry"
-        raise SettingsError(f"MCP config {path}: server {name!r}: {where}: {err['msg']}") from exc
+        # A whole-entry rule failing names the transport keys it is about.
+        where = ".".join(str(p) for p in err["loc"]) or "command/url"
+        message = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"MCP config {path}: server {name!r}: {where}: {message}") from exc
     if entry.disabled:
         return None
+    if entry.url is not None:
+        try:
+            url, headers = check_url(entry.url), expand_headers(entry.headers)
+        except RemoteConfigError as exc:
+            raise SettingsError(f"MCP config {path}: server {name!r}: {exc}") from None
+        return ServerConfig(
+            name=name,
+            url=url,
+            headers=headers,
+            init_timeout_s=entry.init_timeout_s,
+            call_timeout_s=entry.timeout_s,
+        )
     cwd = entry.cwd.expanduser() if entry.cwd is not None else None
     if cwd is not None and not cwd.is_absolute():
         cwd = (path.parent / cwd).resolve()  # relative to the config file, like other paths
     return ServerConfig(
         name=name,
-        command=entry.command,
+        command=entry.command or "",
         args=tuple(entry.args),
         env=dict(entry.env),
         cwd=cwd,
@@ -210,7 +254,7 @@ def _parse_server(name: str, raw: Any, path: Path) -> ServerConfig | None:
 
 def _runs_our_module(server: ServerConfig) -> bool:
     module = _OUR_MODULES.get(server.name)
-    return module is not None and module in server.args
+    return module is not None and server.url is None and module in server.args
 
 
 def build_tools_config(data: dict[str, Any], documents: list[Path], path: Path) -> ToolsConfig:

@@ -1,9 +1,14 @@
-"""One live stdio MCP server, owned by a single task on the hub's private event loop.
+"""One live MCP server (stdio or Streamable HTTP), owned by a single task on the hub's
+private event loop.
 
-``ServerConnection.run`` spawns the server (stderr → its log file), initializes it within the
-init timeout, lists its tools, then waits until it is told to stop or the server's stdout
-ends (it exited or crashed). Leaving ``run`` tears the process tree down through the SDK's
-bounded shutdown (close stdin, SIGTERM, SIGKILL), so no server outlives its connection.
+``ServerConnection.run`` spawns the server (stderr → its log file) or opens an HTTP session
+with it, initializes it within the init timeout, lists its tools, then waits until it is told
+to stop or the connection ends (the process exited, or the HTTP transport failed). Leaving
+``run`` tears the process tree down through the SDK's bounded shutdown (close stdin, SIGTERM,
+SIGKILL), so no server outlives its connection; an HTTP session is closed (bounded DELETE).
+
+An HTTP server that dies is noticed by the call that finds it gone; that call fails, and the
+next one connects afresh (the pool's restart on next use, as for a stdio server).
 
 The hub's thread talks to it through two ``threading.Event``s: ``started`` (ready or failed)
 and ``finished`` (process gone, task over).
@@ -20,16 +25,19 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import httpx2
 from anyio.streams.memory import MemoryObjectSendStream
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from mcp.types import CONNECTION_CLOSED, CallToolResult, PaginatedRequestParams, Tool
 
 from assistant.tools.config import ServerConfig
+from assistant.tools.transports import endpoint, open_streams
 
 _MAX_TOOL_PAGES = 20
+# How long a call that lost its HTTP connection waits for ``run`` to record why.
+_CAUSE_WAIT_S = 2.0
 
 
 class ServerExited(Exception):
@@ -51,12 +59,18 @@ class ServerConnection:
         self.finished = threading.Event()
         self._session: ClientSession | None = None
         self._wake: anyio.Event | None = None
+        self._done: anyio.Event | None = None
         self._stop_requested = False
         self._log_offset = 0
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def remote(self) -> bool:
+        """Reached over HTTP: nothing of it runs here, a failure only ends the session."""
+        return self.config.url is not None
 
     @property
     def alive(self) -> bool:
@@ -69,7 +83,7 @@ class ServerConnection:
     # -- lifecycle (runs on the event loop) -----------------------------------------------
 
     async def run(self) -> None:
-        self._wake = anyio.Event()
+        self._wake, self._done = anyio.Event(), anyio.Event()
         if self._stop_requested:  # closed before it ever ran
             self.error = "stopped"
             self.started.set()
@@ -79,7 +93,7 @@ class ServerConnection:
             async with AsyncExitStack() as stack:
                 errlog = stack.enter_context(self._open_log())
                 read, write = await stack.enter_async_context(
-                    stdio_client(self._parameters(), errlog=errlog)
+                    open_streams(self.config, errlog, self.init_timeout_s)
                 )
                 # A relay between transport and session tells us when stdout ends (the
                 # process is gone) even while no call is waiting on it.
@@ -99,13 +113,19 @@ class ServerConnection:
                 await self._wake.wait()
                 self._session = None
                 if not self._stop_requested:
-                    self.error = self._exited_message()
-        except Exception as exc:  # any startup failure is reported, never raised
-            self._fail(self._startup_error(_root_cause(exc)))
+                    self.error = self._ended_message()
+        except Exception as exc:  # any failure is reported, never raised
+            cause = _root_cause(exc)
+            if not self.started.is_set():
+                self._fail(self._startup_error(cause))
+            elif self.error is None and not self._stop_requested:
+                # a live HTTP session's transport failed (e.g. the server went away)
+                self.error = self._lost_message(cause) if self.remote else self._exited_message()
         finally:
             self._session = None
             self.started.set()
             self.finished.set()
+            self._done.set()
 
     def stop(self) -> None:
         """Ask ``run`` to shut the server down (call on the event loop)."""
@@ -155,37 +175,46 @@ class ServerConnection:
                 result = await session.call_tool(tool, arguments)
             except MCPError as exc:
                 if exc.code == CONNECTION_CLOSED:
-                    raise ServerExited(self._exited_message()) from None
+                    raise ServerExited(await self._closed_message(exc)) from None
                 raise
         if result is None:
-            # A hung server would keep its state; kill it and start afresh on next use.
-            self.error = f"stopped after a call timed out after {timeout_s:g} s"
+            # A hung server would keep its state; kill it (or drop the HTTP session) and
+            # start afresh on next use.
+            what = "disconnected" if self.remote else "stopped"
+            self.error = f"{what} after a call timed out after {timeout_s:g} s"
             self.stop()
             raise CallTimedOut(f"timed out after {timeout_s:g} s")
         return result
 
-    # -- helpers ----------------------------------------------------------------------------
+    async def _closed_message(self, exc: MCPError) -> str:
+        """Why a call's connection closed under it; an HTTP session is then given up."""
+        if not self.remote:
+            return self._exited_message()
+        if self._session is not None and not self._woken():
+            # The server answered the call's request with a broken stream: it died or
+            # dropped the session mid-call. The transport may still be open; end it.
+            self.error = self._lost_message(exc)
+            self.stop()
+        elif self._done is not None:
+            with anyio.move_on_after(_CAUSE_WAIT_S):
+                await self._done.wait()  # ``run`` records the transport's failure
+        return self.error or self._lost_message(exc)
 
-    def _parameters(self) -> StdioServerParameters:
-        cfg = self.config
-        return StdioServerParameters(
-            command=cfg.command,
-            args=list(cfg.args),
-            env=dict(cfg.env) or None,
-            cwd=cfg.cwd,
-        )
+    # -- helpers ----------------------------------------------------------------------------
 
     def _open_log(self) -> Any:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log_path.open("a", encoding="utf-8", errors="replace")
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        command = " ".join([self.config.command, *self.config.args])
-        handle.write(f"--- {stamp} starting {self.name}: {command}\n")
+        action = "connecting to" if self.remote else "starting"
+        handle.write(f"--- {stamp} {action} {self.name}: {endpoint(self.config)}\n")
         handle.flush()
         self._log_offset = handle.tell()
         return handle
 
     def _startup_error(self, exc: BaseException) -> str:
+        if self.remote:
+            return self._remote_startup_error(exc)
         if isinstance(exc, MCPError):
             if exc.code == CONNECTION_CLOSED:
                 return self._exited_message(during_startup=True)
@@ -193,6 +222,26 @@ class ServerConnection:
         if isinstance(exc, OSError):
             return f"cannot start {self.config.command!r}: {exc.strerror or exc}"
         return f"failed to start: {type(exc).__name__}: {exc}"
+
+    def _remote_startup_error(self, exc: BaseException) -> str:
+        url = self.config.url
+        if isinstance(exc, httpx2.TransportError):
+            return f"cannot connect to {url}: {_http_reason(exc)}"
+        tail = self._stderr_tail()
+        if isinstance(exc, MCPError):
+            status = f" ({tail})" if tail.startswith("HTTP ") else ""
+            return f"failed to initialize at {url}: {exc.message}{status}"
+        return f"failed to connect to {url}: {type(exc).__name__}: {exc}"
+
+    def _ended_message(self) -> str:
+        if self.remote:
+            return f"server {self.name} closed its connection ({self.config.url})"
+        return self._exited_message()
+
+    def _lost_message(self, exc: BaseException) -> str:
+        """A live HTTP session ended under us (server gone, refused, or broke the stream)."""
+        reason = exc.message if isinstance(exc, MCPError) else _http_reason(exc)
+        return f"server {self.name} lost its connection to {self.config.url}: {reason}"
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -213,6 +262,14 @@ class ServerConnection:
         except OSError:
             return ""
         return lines[-1][:200] if lines else ""
+
+
+def _http_reason(exc: BaseException) -> str:
+    """A transport error in a few words (httpx messages can be empty)."""
+    text = str(exc).strip()
+    if isinstance(exc, httpx2.ConnectError):
+        return text or "connection refused"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _root_cause(exc: BaseException) -> BaseException:
