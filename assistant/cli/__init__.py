@@ -37,7 +37,8 @@ COMMAND_MODULES = [
 
 def add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
     group = parser.add_argument_group("global options")
-    group.add_argument("--model", default=default, help="HF id, preset name or local directory")
+    if "--model" not in parser._option_string_actions:  # score's own --model repeats
+        group.add_argument("--model", default=default, help="HF id, preset name or local directory")
     group.add_argument("--threads", type=int, default=default, help="torch threads (0 = auto)")
     group.add_argument(
         "--config", default=default, help="config.toml to use instead of the default"
