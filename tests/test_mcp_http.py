@@ -200,6 +200,19 @@ def test_server_dying_mid_call_is_a_clear_error_then_reconnected(
     assert [r.outcome for r in hub.calls.recent(4)] == ["ok", "unavailable", "crashed", "ok"]
 
 
+def test_server_restarted_between_calls_gets_a_fresh_session(tmp_path: Path, hub_for: Any) -> None:
+    with http_server([str(MISBEHAVING)], tmp_path / "first.log") as (url, first_pid):
+        hub = hub_for(http_config({"remote": {"url": url}}, auto_approve=["remote.*"]))
+        assert int(hub.call("remote", "pid", {}).text) == first_pid
+    # same address, new process: it does not know our session and says so (HTTP 404)
+    with http_server([str(MISBEHAVING)], tmp_path / "second.log", port=_port(url)) as (_, pid):
+        again = hub.call("remote", "pid", {})
+        assert again.ok, again.error
+        assert int(again.text) == pid != first_pid
+    assert [r.outcome for r in hub.calls.recent(2)] == ["ok", "ok"]
+    assert "HTTP 404" in (tmp_path / "logs" / "mcp-remote.log").read_text()
+
+
 def test_hung_server_times_out_like_a_stdio_one(misbehaving: tuple[str, int], hub_for: Any) -> None:
     url, pid = misbehaving
     config = http_config({"remote": {"url": url}}, auto_approve=["remote.*"], call_timeout_s=1.5)

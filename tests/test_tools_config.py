@@ -177,3 +177,69 @@ def test_bad_files_raise_settings_errors_naming_the_file(
     assert fragment in str(caught.value)
     assert str(path) in str(caught.value)
     assert caught.value.exit_code == 2
+
+
+def test_url_servers_use_streamable_http_with_headers_from_the_environment(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COURSE_TOKEN", "t0k3n")
+    monkeypatch.setenv("TEAM", "ml")
+    _write(
+        isolated_home,
+        {
+            "mcpServers": {
+                "remote": {
+                    "url": "http://127.0.0.1:8931/mcp",
+                    "headers": {"Authorization": "Bearer ${COURSE_TOKEN}", "X-Team": "${env:TEAM}"},
+                    "timeout_s": 5,
+                    "type": "http",  # other clients' transport hint is tolerated
+                },
+                # our calculator reached over HTTP: nothing is approved without asking
+                "calculator": {"url": "https://tools.example.org/calc"},
+            }
+        },
+    )
+    config = load_tools_config(load_settings())
+    remote = config.servers["remote"]
+    assert remote.transport == "streamable-http" and remote.url == "http://127.0.0.1:8931/mcp"
+    assert remote.headers == {"Authorization": "Bearer t0k3n", "X-Team": "ml"}
+    assert (remote.command, remote.args) == ("", ())
+    assert config.call_timeout("remote") == 5 and config.init_timeout("remote") == 10
+    assert config.servers["file_lookup"].transport == "stdio"
+    assert not config.is_auto_approved("calculator", "evaluate")
+    assert served_roots(config.servers["calculator"]) is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "fragment"),
+    [
+        ({"command": "a", "url": "http://h/mcp"}, 'has both "command" and "url"'),
+        ({"command": "a", "headers": {"A": "b"}}, '"headers" only apply to a server with a "url"'),
+        ({"url": "ftp://h/mcp"}, "must be an http:// or https:// address"),
+        ({"url": "http:///mcp"}, "must be an http:// or https:// address"),
+        ({"url": "http://h:port/mcp"}, "is not a valid URL"),
+        ({"url": "http://h/mcp", "type": "sse"}, "not supported"),
+        (
+            {"url": "http://h/mcp", "headers": {"A": "${NOT_SET_ANYWHERE}"}},
+            "NOT_SET_ANYWHERE is not set",
+        ),
+        ({"url": "http://h/mcp", "headers": {"A": "${lower case}"}}, "is not a variable reference"),
+        ({"url": "http://h/mcp", "headers": {"A": "${UNCLOSED"}}, "is not a variable reference"),
+        ({"url": "http://h/mcp", "headers": {"Bad Name": "x"}}, "not a valid HTTP header name"),
+        ({"url": "http://h/mcp", "headers": {"A": 3}}, "headers.A"),
+    ],
+)
+def test_bad_url_entries_are_one_line_config_errors(
+    isolated_home: Path, entry: dict[str, object], fragment: str
+) -> None:
+    path = _write(isolated_home, {"mcpServers": {"remote": entry}})
+    with pytest.raises(SettingsError) as caught:
+        load_tools_config(load_settings())
+    message = str(caught.value)
+    assert fragment in message and "server 'remote'" in message and str(path) in message
+    assert "\n" not in message
+
+
+def test_disabled_url_server_is_dropped(isolated_home: Path) -> None:
+    _write(isolated_home, {"mcpServers": {"remote": {"url": "http://h/mcp", "disabled": True}}})
+    assert "remote" not in load_tools_config(load_settings()).servers

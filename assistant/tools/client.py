@@ -16,13 +16,19 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult
 
 from assistant.tools.calllog import CallLog
 from assistant.tools.config import ToolsConfig, load_tools_config
-from assistant.tools.connection import CallTimedOut, ServerExited
+from assistant.tools.connection import (
+    CallTimedOut,
+    ServerConnection,
+    ServerExited,
+    SessionExpired,
+)
 from assistant.tools.plan import PlannedCall
 from assistant.tools.results import ToolInfo, ToolResult, failure, success
 from assistant.tools.server_pool import LOOP_MARGIN_S, ServerPool
@@ -178,15 +184,20 @@ class ToolHub:
                 return failure("denied by user", approved=False), "denied"
 
         bound = timeout_s if timeout_s is not None else self.config.call_timeout(server)
-        future = self._servers.submit(conn.call_tool, tool, dict(arguments), bound)
         try:
-            raw = future.result(timeout=bound + LOOP_MARGIN_S)
+            try:
+                raw = self._run_call(conn, tool, arguments, bound)
+            except SessionExpired:
+                # The HTTP server forgot our session (it restarted, or we were idle past its
+                # session timeout) and ran nothing: one fresh session, one more try.
+                conn = self._servers.ensure(server)
+                if not conn.alive:
+                    return failure(f"server {server} is unavailable: {conn.error}"), "unavailable"
+                raw = self._run_call(conn, tool, arguments, bound)
         except CallTimedOut as exc:
             ended = "the connection was closed" if conn.remote else "the server was stopped"
             return failure(f"{server}.{tool} {exc}; {ended}"), "timeout"
         except concurrent.futures.TimeoutError:
-            future.cancel()
-            self._servers.stop(conn)
             return failure(f"{server}.{tool} timed out after {bound:g} s"), "timeout"
         except ServerExited as exc:
             again = "reconnected" if conn.remote else "restarted"
@@ -197,6 +208,18 @@ class ToolHub:
             return failure(f"{server}.{tool} failed: {type(exc).__name__}: {exc}"), "tool_error"
         result = success(raw, 0.0, self.config.max_result_chars)
         return result, "ok" if result.ok else "tool_error"
+
+    def _run_call(
+        self, conn: ServerConnection, tool: str, arguments: dict[str, Any], bound: float
+    ) -> CallToolResult:
+        """The call on the pool's loop, waited for (bounded) from this thread."""
+        future = self._servers.submit(conn.call_tool, tool, dict(arguments), bound)
+        try:
+            return cast(CallToolResult, future.result(timeout=bound + LOOP_MARGIN_S))
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            self._servers.stop(conn)
+            raise
 
 
 def _log_sdk_to_file(path: Path) -> None:

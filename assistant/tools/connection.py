@@ -30,18 +30,33 @@ from anyio.streams.memory import MemoryObjectSendStream
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
-from mcp.types import CONNECTION_CLOSED, CallToolResult, PaginatedRequestParams, Tool
+from mcp.types import (
+    CONNECTION_CLOSED,
+    CallToolResult,
+    PaginatedRequestParams,
+    Tool,
+)
 
 from assistant.tools.config import ServerConfig
-from assistant.tools.transports import endpoint, open_streams
+from assistant.tools.transports import (
+    endpoint,
+    http_failure_reason,
+    is_unknown_session,
+    open_streams,
+)
 
 _MAX_TOOL_PAGES = 20
 # How long a call that lost its HTTP connection waits for ``run`` to record why.
-_CAUSE_WAIT_S = 2.0
+_CAUSE_WAIT_S = 0.5
 
 
 class ServerExited(Exception):
     """The server's process ended while (or before) we talked to it."""
+
+
+class SessionExpired(ServerExited):
+    """An HTTP server no longer knows our session (it restarted, or it timed the session
+    out); it rejected the request without running it."""
 
 
 class CallTimedOut(Exception):
@@ -176,6 +191,10 @@ class ServerConnection:
             except MCPError as exc:
                 if exc.code == CONNECTION_CLOSED:
                     raise ServerExited(await self._closed_message(exc)) from None
+                if self.remote and is_unknown_session(exc):
+                    self.error = f"server {self.name} ended our session ({exc.message})"
+                    self.stop()
+                    raise SessionExpired(self.error) from None
                 raise
         if result is None:
             # A hung server would keep its state; kill it (or drop the HTTP session) and
@@ -190,14 +209,15 @@ class ServerConnection:
         """Why a call's connection closed under it; an HTTP session is then given up."""
         if not self.remote:
             return self._exited_message()
-        if self._session is not None and not self._woken():
-            # The server answered the call's request with a broken stream: it died or
-            # dropped the session mid-call. The transport may still be open; end it.
-            self.error = self._lost_message(exc)
-            self.stop()
-        elif self._done is not None:
+        if self._done is not None:
+            # A failed transport ends ``run``, which records why (refused, reset, ...).
             with anyio.move_on_after(_CAUSE_WAIT_S):
-                await self._done.wait()  # ``run`` records the transport's failure
+                await self._done.wait()
+            if not self._done.is_set():
+                # The transport is open but the server broke this call's stream (it died
+                # or dropped the session mid-call): give the session up.
+                self.error = self._lost_message(exc)
+                self.stop()
         return self.error or self._lost_message(exc)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -226,7 +246,7 @@ class ServerConnection:
     def _remote_startup_error(self, exc: BaseException) -> str:
         url = self.config.url
         if isinstance(exc, httpx2.TransportError):
-            return f"cannot connect to {url}: {_http_reason(exc)}"
+            return f"cannot connect to {url}: {http_failure_reason(exc)}"
         tail = self._stderr_tail()
         if isinstance(exc, MCPError):
             status = f" ({tail})" if tail.startswith("HTTP ") else ""
@@ -240,7 +260,7 @@ class ServerConnection:
 
     def _lost_message(self, exc: BaseException) -> str:
         """A live HTTP session ended under us (server gone, refused, or broke the stream)."""
-        reason = exc.message if isinstance(exc, MCPError) else _http_reason(exc)
+        reason = exc.message if isinstance(exc, MCPError) else http_failure_reason(exc)
         return f"server {self.name} lost its connection to {self.config.url}: {reason}"
 
     def _fail(self, message: str) -> None:
@@ -262,14 +282,6 @@ class ServerConnection:
         except OSError:
             return ""
         return lines[-1][:200] if lines else ""
-
-
-def _http_reason(exc: BaseException) -> str:
-    """A transport error in a few words (httpx messages can be empty)."""
-    text = str(exc).strip()
-    if isinstance(exc, httpx2.ConnectError):
-        return text or "connection refused"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -16,6 +16,8 @@ import httpx2
 from mcp import StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_REQUEST
 
 from assistant.tools.config import ServerConfig
 
@@ -81,3 +83,17 @@ async def _http_streams(
                     yield read, write
                 finally:
                     closing.deadline = anyio.current_time() + HTTP_CLOSE_BOUND_S
+
+
+def is_unknown_session(exc: MCPError) -> bool:
+    """The SDK's answer to a request on a session the server does not know: its server's
+    "Session not found" body, or the client's own "Session terminated" for a bare 404."""
+    return exc.code == INVALID_REQUEST and "session" in exc.message.lower()
+
+
+def http_failure_reason(exc: BaseException) -> str:
+    """A transport error in a few words (httpx messages can be empty)."""
+    text = str(exc).strip().rstrip(".")
+    if isinstance(exc, httpx2.ConnectError):
+        return text or "connection refused"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
