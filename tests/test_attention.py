@@ -12,9 +12,10 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from assistant.cli import main
-from assistant.core.attention import attention_at, heat, heat_rgb
+from assistant.core.attention import attention_at
 from assistant.core.decoding import DecodingSettings
 from assistant.core.engine import Engine
+from assistant.core.heat import heat, heat_rgb
 from assistant.errors import UsageError
 
 TEXT = "Beam search keeps the best partial sequences at every step of decoding."
