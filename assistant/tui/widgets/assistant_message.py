@@ -73,6 +73,8 @@ class AssistantMessage(Widget, can_focus=True):
         Binding("c", "copy", "copy"),
         Binding("p", "panel('#token-lookup')", "token probability"),
         Binding("f", "panel('#fork-options')", "fork"),
+        Binding("l", "inside_model('lens')", "logit lens", show=False),
+        Binding("a", "inside_model('attention')", "attention", show=False),
         *(Binding(str(n), f"source({n})", "open source", show=n == 1) for n in range(1, 10)),
     ]
 
@@ -242,6 +244,12 @@ class AssistantMessage(Widget, can_focus=True):
         """Jump into the token panel (type a token, or pick an alternative to fork from)."""
         if self.token_view:
             self.screen.query_one(selector).focus()
+
+    def action_inside_model(self, kind: str) -> None:
+        """The logit lens or the attention strip for the cursor's token (a modal screen)."""
+        from assistant.tui.screens.inside_model import open_inside_view
+
+        open_inside_view(self, kind)
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self._text)
