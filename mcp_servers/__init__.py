@@ -1,7 +1,8 @@
 """MCP tool servers shipped with the assistant: a calculator and a root-confined file lookup.
 
-Each runs as ``python -m mcp_servers.<name>`` and speaks MCP over stdio; the logic lives in
-pure modules (``calculator.evaluator``, ``file_lookup.sandbox``) and the servers are thin.
+Each runs as ``python -m mcp_servers.<name>`` and speaks MCP over stdio, or over Streamable
+HTTP with ``--transport streamable-http`` (``transport``); the logic lives in pure modules
+(``calculator.evaluator``, ``file_lookup.sandbox``) and the servers are thin.
 """
 
 from __future__ import annotations

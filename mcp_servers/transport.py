@@ -98,7 +98,7 @@ def serve(server: MCPServer, options: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if options.transport == STDIO:
-        server.run(STDIO)
+        server.run("stdio")
         return 0
     try:
         sock = bind_socket(options.host, options.port)
