@@ -26,7 +26,13 @@ COMMANDS: tuple[Command, ...] = (
         "export", "/export [md|json]", "export this conversation to a file", "ctrl+e", "optional"
     ),
     Command("copy", "/copy", "copy the last (or focused) answer to the clipboard", "ctrl+y"),
-    Command("tokens", "/tokens", "token view of the last (or focused) answer", "ctrl+t"),
+    Command(
+        "tokens",
+        "/tokens [TEXT]",
+        "token view of the last (or focused) answer; with TEXT: how the model tokenizes it",
+        "ctrl+t",
+        "optional",
+    ),
     Command("settings", "/settings", "decoding settings (apply from the next turn)", "ctrl+s"),
     Command(
         "preset",
@@ -68,7 +74,8 @@ def help_text() -> str:
         "pick an alternative to fork the answer from there. s switches the colouring: raw rank,",
         "or source (one colour per passage a token was copied from, another for the model's own).",
         "Enter on a copied token opens its passage at that line. Grounded answers show [n] after",
-        "each sentence copied from passage n.",
+        "each sentence copied from passage n. e shows the cursor's token through each logits",
+        "processor in turn (the decoding pipeline, stage by stage).",
         "Tool commands go to the tools router: " + ", ".join(tool_commands()) + ".",
     ]
     return "\n".join(lines)

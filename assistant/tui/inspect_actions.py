@@ -63,7 +63,12 @@ class InspectActions(_Base):
         return self.query_one(TokenPanel)
 
     # ------------------------------------------------------------------ token view
-    def command_tokens(self, _: str) -> None:
+    def command_tokens(self, text: str) -> None:
+        if text:  # /tokens TEXT: how the model tokenizes TEXT
+            from assistant.tui.tokens_command import show_tokenization
+
+            show_tokenization(self, text)
+            return
         message = self.target_message()
         if message is None:
             self.notify("No answer to inspect yet.", severity="warning")

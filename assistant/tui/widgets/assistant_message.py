@@ -73,6 +73,7 @@ class AssistantMessage(Widget, can_focus=True):
         Binding("c", "copy", "copy"),
         Binding("p", "panel('#token-lookup')", "token probability"),
         Binding("f", "panel('#fork-options')", "fork"),
+        Binding("e", "pipeline", "decoding pipeline"),
         Binding("l", "inside_model('lens')", "logit lens", show=False),
         Binding("a", "inside_model('attention')", "attention", show=False),
         *(Binding(str(n), f"source({n})", "open source", show=n == 1) for n in range(1, 10)),
@@ -250,6 +251,12 @@ class AssistantMessage(Widget, can_focus=True):
         from assistant.tui.screens.inside_model import open_inside_view
 
         open_inside_view(self, kind)
+
+    def action_pipeline(self) -> None:
+        """The cursor's token through each logits processor (a modal screen)."""
+        from assistant.tui.screens.pipeline import open_pipeline
+
+        open_pipeline(self)
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self._text)
