@@ -51,7 +51,8 @@ _CAUSE_WAIT_S = 0.5
 
 
 class ServerExited(Exception):
-    """The server's process ended while (or before) we talked to it."""
+    """The server's process ended, or its HTTP connection was lost, while (or before) we
+    talked to it."""
 
 
 class SessionExpired(ServerExited):
