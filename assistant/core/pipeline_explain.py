@@ -7,10 +7,12 @@ temperature → top-k → top-p → typical → passage copy). After each stage 
 the distribution (softmax of the scores at that stage), how many tokens are still possible,
 and how much probability the stage removed.
 
-The step is replayed exactly: the prompt is prefilled and the earlier tokens fed one at a
-time through the KV cache, as the decode loop does, and every processor is called at every
-earlier step too (the passage copy and the guidance processor keep state across steps), so
-the last stage is the distribution the token was drawn from.
+The step is replayed: with only stateless processors (penalties, temperature, top-k/p,
+typical) one forward pass over the prompt and the earlier tokens gives the step's logits
+(equal to the decode loop's to float rounding, ~1e-7). The passage copy and the guidance
+processor keep state across steps, so with either the earlier tokens are fed one at a time
+through the KV cache, as the decode loop does, and every processor sees every earlier step.
+Either way the last stage is the distribution the token was drawn from.
 """
 
 from __future__ import annotations
@@ -141,7 +143,10 @@ def explain_step(
     forced = [int(t) for t in token_ids[:step]]
     chosen = int(token_ids[step]) if step < len(token_ids) else None
     with engine.lock, torch.inference_mode():
-        logits = _replay(engine.model, request.processors, prompt_ids, forced)
+        if any(_keeps_state(p) for p in request.processors):
+            logits = _replay(engine.model, request.processors, prompt_ids, forced)
+        else:
+            logits = _prefill(engine.model, prompt_ids + forced)
         stages = _stages(engine, request.processors, prompt_ids + forced, logits, chosen, k)
     return PipelineExplanation(
         step=step,
@@ -149,6 +154,23 @@ def explain_step(
         token=engine.token_texts.text(chosen) if chosen is not None else "",
         stages=tuple(stages),
     )
+
+
+def _keeps_state(processor: Any) -> bool:
+    """Whether a processor carries state from step to step (it must see every step)."""
+    from transformers import UnbatchedClassifierFreeGuidanceLogitsProcessor
+
+    from assistant.core.grounding import PassageCopyProcessor
+
+    stateful = (PassageCopyProcessor, UnbatchedClassifierFreeGuidanceLogitsProcessor)
+    return isinstance(processor, stateful)
+
+
+def _prefill(model: Any, ids: list[int]) -> Any:
+    """Logits after ``ids`` in one pass: for stateless processors nothing else is needed;
+    they equal the decode loop's step by step ones to float rounding (~1e-7)."""
+    out = model(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=False, logits_to_keep=1)
+    return out.logits[0, -1].float()
 
 
 def _replay(model: Any, processors: Any, prompt_ids: list[int], forced: list[int]) -> Any:
