@@ -1,7 +1,8 @@
 """Is this clause a request about files, and which file-lookup call answers it?
 
-Three shapes, checked in order: search ("which files mention LoRA?"), listing ("list the
-notes"), reading ("show me decoding.md", "open the decoding notes"). A read needs an explicit
+Three shapes, checked in order: search ("which files mention LoRA?", "в каком файле говорится
+про LoRA?"), listing ("list the notes", "pokaż listę plików"), reading ("show me decoding.md",
+"open the decoding notes"); the phrasings are in intent_files_phrases. A read needs an explicit
 verb and a file the user named — a file name with an extension, or a topic that matches one
 of ``known_files`` (the file lookup's paths, which start with a folder's name when it serves
 several folders). Questions *about* a topic ("what do the notes say about top-p?") are left
@@ -16,59 +17,20 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-_DOCS = r"(?:files?|notes?|documents?|docs?|pages?|chapters?|sources?|lecture\s+notes)"
-_QUOTES = "\"'`“”‘’"  # typographic quotes users paste too
+from assistant.tools.intent_files_phrases import DOCS as _DOCS
+from assistant.tools.intent_files_phrases import LIST, SEARCH
 
-_SEARCH = [
-    re.compile(
-        rf"^(?:which|what)\s+(?:of\s+the\s+|of\s+your\s+)?{_DOCS}\s+"
-        r"(?:mentions?|contains?|talks?\s+about|discuss(?:es)?|covers?|refers?\s+to|"
-        r"says?\s+(?:anything\s+)?about|uses?|have|has|include|includes)\s+(?P<q>.+)$",
-        re.I,
-    ),
-    re.compile(
-        rf"^(?:find|search|grep|look)\s+(?:for\s+)?(?:all\s+)?(?:the\s+)?(?:{_DOCS}\s+)?"
-        r"(?:that\s+|which\s+)?(?:mentions?|contains?|containing|mentioning|with|for)\s+"
-        r"(?P<q>.+)$",
-        re.I,
-    ),
-    re.compile(
-        rf"^(?:search|grep)\s+(?:the\s+|my\s+|your\s+|all\s+)?{_DOCS}\s+(?:for\s+)?(?P<q>.+)$",
-        re.I,
-    ),
-    re.compile(
-        rf"^(?:where|in\s+which\s+{_DOCS}|in\s+what\s+{_DOCS})\s+(?:is|are|does|do)\s+"
-        r"(?P<q>.+?)\s+(?:mentioned|discussed|defined|explained|covered|used|appear)"
-        r"(?:\s+in\s+the\s+" + _DOCS + r")?$",
-        re.I,
-    ),
-    re.compile(
-        rf"^(?:do|does|are\s+there)\s+(?:any|some)\s+(?:of\s+the\s+)?{_DOCS}\s+"
-        r"(?:mention|contain|talk\s+about|discuss|cover|refer\s+to|use|mentioning|containing)"
-        r"\s+(?P<q>.+)$",
-        re.I,
-    ),
-    re.compile(r"^grep\s+(?P<q>.+)$", re.I),
-]
-_LIST = re.compile(
-    r"^(?:(?:can|could)\s+you\s+)?(?:please\s+)?"
-    r"(?:list|ls|show(?:\s+me)?|what\s+are|which\s+are|give\s+me|enumerate)\s+"
-    r"(?:the\s+|all\s+(?:the\s+)?|your\s+|my\s+|available\s+)?"
-    r"(?:(?P<ext>markdown|md|text|txt|pdf|html)\s+)?"
-    + _DOCS
-    + r"(?:\s+(?:you\s+have|available|there\s+are|in\s+the\s+(?:folder|corpus|index)))?"
-    r"(?:\s+(?:about|on|matching|named|called)\s+(?P<topic>[\w*.-]+))?$"
-    r"|^(?:what|which)\s+" + _DOCS + r"\s+(?:are\s+there|do\s+you\s+have|can\s+you\s+see|"
-    r"exist|are\s+available|are\s+indexed)$",
-    re.I,
-)
+_QUOTES = "\"'`“”‘’«»„"  # typographic quotes users paste too
 _READ_VERB = (
     r"(?:(?:can|could)\s+you\s+)?(?:please\s+)?"
     r"(?:show(?:\s+me)?|open|read|display|print|cat|view|let\s+me\s+see|give\s+me|"
-    r"what'?s\s+in|what\s+is\s+in|(?:the\s+)?contents?\s+of)"
+    r"(?:bring|pull)\s+up|"
+    r"what'?s\s+in|what\s+is\s+in|(?:the\s+)?contents?\s+of|"
+    r"otwórz|pokaż(?:\s+mi)?|przeczytaj|wyświetl|открой|покажи(?:\s+мне)?|прочитай|выведи)"
+    r"(?:\s+(?:plik|файл))?"
 )
 _LINES = re.compile(r"\blines?\s+(?P<a>\d+)\s*(?:-|–|to|through)\s*(?P<b>\d+)(?:\s+of)?\s*", re.I)
-_FILE_NAME = re.compile(r"(?<![\w/.])(?P<name>[\w./-]*[A-Za-z_][\w-]*\.[A-Za-z][A-Za-z0-9]{0,5})\b")
+FILE_NAME = re.compile(r"(?<![\w/.])(?P<name>[\w./-]*[A-Za-z_][\w-]*\.[A-Za-z][A-Za-z0-9]{0,5})\b")
 _SUFFIX_RANGE = re.compile(r":(?P<a>\d+)(?:-(?P<b>\d+))?\b")
 _EXT_GLOB = {
     "markdown": "*.md",
@@ -87,31 +49,35 @@ class FileIntent:
     reason: str
 
 
-def _clean_query(raw: str) -> str:
+def clean_query(raw: str) -> str:
     query = raw.strip().rstrip("?!.").strip()
     query = re.sub(r"^the\s+(?:words?|terms?|phrases?|strings?|text)\s+", "", query, flags=re.I)
     query = re.sub(
         r"\s+(?:in\s+(?:the\s+|my\s+|your\s+)?" + _DOCS + r"|at\s+all)$", "", query, flags=re.I
     )
+    query = re.sub(r"^(?:a|an|the|słowo|frazę|слово|фразу)\s+", "", query, flags=re.I)
     return query.strip().strip(_QUOTES).strip()
 
 
 def _search(text: str) -> FileIntent | None:
-    for pattern in _SEARCH:
+    for pattern in SEARCH:
         if match := pattern.match(text):
-            query = _clean_query(match.group("q"))
+            query = clean_query(match.group("q"))
             if query and len(query) <= 200:
                 return FileIntent("search_files", {"query": query}, f"search for {query!r}")
     return None
 
 
-def _list(text: str) -> FileIntent | None:
-    match = _LIST.match(text)
+def _list(text: str, known_files: Sequence[str]) -> FileIntent | None:
+    match = next((m for pattern in LIST if (m := pattern.match(text))), None)
     if not match:
         return None
     arguments: dict[str, Any] = {"recursive": True}
-    ext, topic = match.group("ext"), match.group("topic")
+    ext, topic = match.groupdict().get("ext"), match.groupdict().get("topic")
     if topic:
+        if known_files and "*" not in topic and not _known_match(topic, known_files):
+            # No file is named after the topic: the files that mention it answer better.
+            return FileIntent("search_files", {"query": topic}, f"search for {topic!r}")
         arguments["pattern"] = topic if "*" in topic else f"*{topic}*"
     elif ext:
         arguments["pattern"] = _EXT_GLOB[ext.lower()]
@@ -131,7 +97,7 @@ def _known_match(topic: str, known_files: Sequence[str], *, exact_only: bool = F
     return [name for name, stem in stems.items() if word.search(stem)]
 
 
-def _known_path(path: str, known_files: Sequence[str]) -> str:
+def known_path(path: str, known_files: Sequence[str]) -> str:
     """The one known file a typed name ends with ("rag.md" -> "notes/rag.md"), else the name.
 
     With several document folders the file lookup's paths start with a folder's name, which
@@ -153,8 +119,8 @@ def _read(text: str, known_files: Sequence[str]) -> FileIntent | None:
     if lines := _LINES.search(rest):
         arguments["start_line"], arguments["end_line"] = int(lines["a"]), int(lines["b"])
         rest = (rest[: lines.start()] + " " + rest[lines.end() :]).strip()
-    if name := _FILE_NAME.search(rest):
-        path = _known_path(name.group("name"), known_files)
+    if name := FILE_NAME.search(rest):
+        path = known_path(name.group("name"), known_files)
         if suffix := _SUFFIX_RANGE.match(rest, name.end()):
             arguments["start_line"] = int(suffix["a"])
             if suffix["b"]:
@@ -198,4 +164,4 @@ def file_intent(clause: str, known_files: Sequence[str] = ()) -> FileIntent | No
     text = text.rstrip("?!.").strip()
     if not text:
         return None
-    return _search(text) or _list(text) or _read(text, known_files)
+    return _search(text) or _list(text, known_files) or _read(text, known_files)

@@ -2,8 +2,13 @@
 
 Explicit commands (the message starts with one): ``/calc EXPR``, ``/files [PATTERN]``,
 ``/read PATH [START-END]``, ``/grep TEXT``, ``/tool SERVER.TOOL {json}``.
-Otherwise each sentence of the message is checked for an arithmetic question or a request
-about files; everything else gets no tool.
+Otherwise each sentence of the message is checked, by rules, for an arithmetic question (in
+English, Polish or Russian, operators and functions in words: intent_math_words), a request
+about files (intent_files_phrases), a product written as an estimate, or arithmetic inside a
+longer question. With the chat's embedder the router also guesses each sentence's intent from
+labelled example requests (intent_examples); the arguments are still read by rules
+(intent_guided), and a sentence with no clear intent or no readable arguments gets no tool.
+Every planned call says why.
 
 Pure: no I/O, no state. It is only ever given the user's own words — retrieved passages and
 tool output never pass through here, so they cannot trigger a call.
@@ -12,14 +17,20 @@ tool output never pass through here, so they cannot trigger a call.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from assistant.tools.config import CALCULATOR, DEFAULT_MAX_CALLS_PER_TURN, FILE_LOOKUP
+from assistant.tools.intent_examples import Embed, ExampleIntents, IntentGuess
 from assistant.tools.intent_files import file_intent
+from assistant.tools.intent_guided import guided_call
 from assistant.tools.intent_math import arithmetic_expression
+from assistant.tools.intent_math_embedded import embedded_expressions, product_estimate
 from assistant.tools.plan import PlannedCall
+
+log = logging.getLogger(__name__)
 
 COMMANDS = ("/calc", "/files", "/read", "/grep", "/tool")
 _RANGE = re.compile(r"^(?P<a>\d+)(?:\s*[-:]\s*(?P<b>\d+))?$")
@@ -29,6 +40,57 @@ _CLAUSE_BREAK = re.compile(
 )
 
 _CONNECTIVE = re.compile(r"^\s*(?:(?:and|also|then|plus|now|ok|okay)\b[,:]?\s*)+", re.IGNORECASE)
+_ARITHMETIC = "arithmetic question"
+_ESTIMATE = "product estimate"
+_EMBEDDED = "arithmetic in the question"
+
+
+class Router:
+    """Plans the tool calls a message asks for: rules, and with ``embed`` (the chat's sentence
+    embedder) also intent by similarity to labelled example requests."""
+
+    def __init__(self, embed: Embed | None = None) -> None:
+        self._intents = ExampleIntents(embed) if embed is not None else None
+
+    def route(
+        self,
+        text: str,
+        *,
+        known_files: Sequence[str] = (),
+        max_calls: int = DEFAULT_MAX_CALLS_PER_TURN,
+    ) -> tuple[list[PlannedCall], str]:
+        """The tool calls (at most ``max_calls``) the user's message asks for, and a one-line
+        explanation."""
+        stripped = text.strip()
+        if stripped.startswith("/"):
+            planned, explanation = _explicit(stripped)
+            if len(planned) > max_calls:
+                return [], f"no tool: {explanation} skipped (at most {max_calls} per turn)"
+            return planned, explanation
+        clauses = [c for c in (_CONNECTIVE.sub("", c) for c in _CLAUSE_BREAK.split(stripped)) if c]
+        calls: list[PlannedCall] = []
+        for clause, guess in zip(clauses, self._guesses(clauses), strict=True):
+            for call in _clause_calls(clause, guess, known_files):
+                if call not in calls:
+                    calls.append(call)
+        if not calls:
+            return [], "no tool: not an arithmetic question or a request about files"
+        dropped = len(calls) - max_calls
+        calls = calls[:max_calls]
+        explanation = "; ".join(f"{c.name} ({c.reason})" for c in calls)
+        if dropped > 0:
+            explanation += f"; {dropped} more request(s) skipped (at most {max_calls} per turn)"
+        return calls, explanation
+
+    def _guesses(self, clauses: list[str]) -> list[IntentGuess | None]:
+        if self._intents is None:
+            return [None] * len(clauses)
+        try:
+            return self._intents.guess(clauses)
+        except Exception:  # a broken embedder must not stop the chat: rules alone then
+            log.exception("intent by similarity failed; routing by rules only from now on")
+            self._intents = None
+            return [None] * len(clauses)
 
 
 def route(
@@ -37,37 +99,32 @@ def route(
     known_files: Sequence[str] = (),
     max_calls: int = DEFAULT_MAX_CALLS_PER_TURN,
 ) -> tuple[list[PlannedCall], str]:
-    """The tool calls (at most ``max_calls``) the user's message asks for, and a one-line
-    explanation."""
-    stripped = text.strip()
-    if stripped.startswith("/"):
-        planned, explanation = _explicit(stripped)
-        if len(planned) > max_calls:
-            return [], f"no tool: {explanation} skipped (at most {max_calls} per turn)"
-        return planned, explanation
-    calls: list[PlannedCall] = []
-    for clause in _CLAUSE_BREAK.split(stripped):
-        call = _automatic(_CONNECTIVE.sub("", clause), known_files)
-        if call is not None and call not in calls:
-            calls.append(call)
-    if not calls:
-        return [], "no tool: not an arithmetic question or a request about files"
-    dropped = len(calls) - max_calls
-    calls = calls[:max_calls]
-    explanation = "; ".join(f"{c.name} ({c.reason})" for c in calls)
-    if dropped > 0:
-        explanation += f"; {dropped} more request(s) skipped (at most {max_calls} per turn)"
-    return calls, explanation
+    """``Router().route``: the rules alone (no embedder)."""
+    return Router().route(text, known_files=known_files, max_calls=max_calls)
 
 
-def _automatic(clause: str, known_files: Sequence[str]) -> PlannedCall | None:
+def _clause_calls(
+    clause: str, guess: IntentGuess | None, known_files: Sequence[str]
+) -> list[PlannedCall]:
+    """The calls one clause asks for: a whole-clause request first, then arithmetic inside a
+    longer question, then what the clause's intent guess lets the rules read from it."""
     if expression := arithmetic_expression(clause):
-        return PlannedCall(
-            CALCULATOR, "evaluate", {"expression": expression}, "arithmetic question"
-        )
+        return [PlannedCall(CALCULATOR, "evaluate", {"expression": expression}, _ARITHMETIC)]
     if intent := file_intent(clause, known_files):
-        return PlannedCall(FILE_LOOKUP, intent.tool, intent.arguments, intent.reason)
-    return None
+        return [PlannedCall(FILE_LOOKUP, intent.tool, intent.arguments, intent.reason)]
+    found = []
+    if estimate := product_estimate(clause):
+        found.append(PlannedCall(CALCULATOR, "evaluate", {"expression": estimate}, _ESTIMATE))
+    else:
+        found = [
+            PlannedCall(CALCULATOR, "evaluate", {"expression": expression}, _EMBEDDED)
+            for expression in embedded_expressions(clause)
+        ]
+    if found or guess is None:
+        return found
+    if guess.intent != "none" and (call := guided_call(guess, clause, known_files)):
+        return [call]
+    return []
 
 
 def _explicit(text: str) -> tuple[list[PlannedCall], str]:
