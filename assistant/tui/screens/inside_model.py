@@ -121,6 +121,8 @@ class InsideModelScreen(ModalScreen[int]):
             return
         self.result = result
         self.render_result()
+        # The query token ends the text: keep it (and the status) in view on a long prompt.
+        self.query_one("#inside-box", VerticalScroll).scroll_end(animate=False)
         note = (
             f" · the first {result.start} tokens are beyond the model's context"
             if result.start

@@ -68,8 +68,8 @@ class AttentionView(Static):
         self.attention = attention
         self.update(
             attention_title(attention, layer, head)
+            + Content("\n")
+            + strongest(attention, layer, head)
             + Content("\n\n")
             + attention_strip(attention, layer, head)
-            + Content("\n\n")
-            + strongest(attention, layer, head)
         )

@@ -18,6 +18,11 @@ NAME_WIDTH = 18
 TOP_SHOWN = 5
 
 
+def percent(prob: float) -> str:
+    """Whole percents, and "<1%" rather than a misleading 0%."""
+    return f"{prob:.0%}" if prob >= 0.005 else "<1%"
+
+
 def lens_title(lens: LogitLens) -> Content:
     where = "the answer's token" if lens.chosen_source == "text" else "the model's top-1"
     return join(
@@ -40,7 +45,7 @@ def lens_table(lens: LogitLens) -> Content:
         )
         for index, prob in enumerate(layer.top[:TOP_SHOWN]):
             style = "bold" if prob.token_id == lens.chosen_id else ""
-            rows.append((f"{'  ' if index else ''}{shown(prob.text)} {prob.prob:.0%}", style))
+            rows.append((f"{'  ' if index else ''}{shown(prob.text)} {percent(prob.prob)}", style))
     return join(*rows)
 
 
