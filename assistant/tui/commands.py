@@ -76,6 +76,8 @@ def help_text() -> str:
         "Enter on a copied token opens its passage at that line. Grounded answers show [n] after",
         "each sentence copied from passage n. e shows the cursor's token through each logits",
         "processor in turn (the decoding pipeline, stage by stage).",
+        "l shows its logit lens (its rank layer by layer), a its attention over the text",
+        "([ ] layer, , . head, m mean of the heads).",
         "Tool commands go to the tools router: " + ", ".join(tool_commands()) + ".",
     ]
     return "\n".join(lines)
