@@ -39,6 +39,7 @@ from assistant.chat.fork import fork_events
 from assistant.chat.loading import StageCallback, load_all
 from assistant.chat.model_info import ModelInfo
 from assistant.chat.prompt import TokenizerCutter, build_prompt
+from assistant.chat.routing import TurnRouter
 from assistant.chat.stages import TurnFailed, run_tools, timed
 from assistant.chat.turn_record import TurnRecord
 from assistant.core.decoding import DecodingSettings
@@ -80,6 +81,7 @@ class ChatSession:
         self._call_ids = (f"call-{n}" for n in itertools.count(1))
         self.last_turn: TurnRecord | None = None  # everything the latest turn gathered
         self.relevance: Relevance | None = None  # grounding's sentence scorer (see _relevance)
+        self.router = TurnRouter(self.parts)
 
     # ------------------------------------------------------------------ lifecycle
     def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
@@ -210,21 +212,11 @@ class ChatSession:
     def _turn(
         self, record: TurnRecord, use_tools: bool, use_rag: bool, k: int, stop: threading.Event
     ) -> Iterator[ChatEvent]:
-        from assistant.tools.router import route
-
         if not record.text.strip():
             raise TurnFailed("routing", "empty message: type a question")
         started = record.started
         if use_tools:
-            calls, why = self._stage(
-                record,
-                "routing",
-                lambda: route(
-                    record.text,
-                    known_files=self.parts.known_files(),
-                    max_calls=self.parts.max_calls_per_turn(),
-                ),
-            )
+            calls, why = self._stage(record, "routing", lambda: self.router.route(record.text))
         else:
             calls, why = [], "no tool: tools are off for this turn"
         yield RouteDecided(tuple(calls), why)
