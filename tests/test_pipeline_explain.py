@@ -165,3 +165,15 @@ def test_cli_explain_step_human_table(
     assert code == 0
     assert "pipeline at step 1" in out
     assert "0. raw model: kept" in out and "1. repetition penalty 1.2: kept" in out
+
+
+def test_cli_explain_step_refuses_beam_before_generating(
+    capsys: pytest.CaptureFixture[str], tiny_model_dir: Path
+) -> None:
+    argv = ["generate", PROMPT, "--model", str(tiny_model_dir), "--strategy", "beam"]
+    code = main([*argv, "--explain-step", "0"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "error: --explain-step explains greedy and sampled steps (beam search scores whole beams)"
+    )
