@@ -16,6 +16,7 @@ from assistant.core.attention import attention_at
 from assistant.core.decoding import DecodingSettings
 from assistant.core.engine import Engine
 from assistant.core.heat import heat, heat_rgb
+from assistant.core.models import quantize_int8
 from assistant.errors import UsageError
 
 TEXT = "Beam search keeps the best partial sequences at every step of decoding."
@@ -27,11 +28,17 @@ def tiny_engine(tiny_model_dir: Path) -> Engine:
 
 
 @pytest.fixture(scope="module")
+def tiny_int8_engine(tiny_model_dir: Path) -> Engine:
+    """Dynamic int8 weights (Linear layers, the untied head): still GPT-2, still exact."""
+    return Engine.load(str(tiny_model_dir), allow_fallback=False, threads=1, quantize="int8")
+
+
+@pytest.fixture(scope="module")
 def bundled_engine() -> Engine:
     return Engine.load(None, allow_fallback=False, threads=1)
 
 
-@pytest.fixture(params=["tiny", "bundled"])
+@pytest.fixture(params=["tiny", "tiny_int8", "bundled"])
 def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(f"{request.param}_engine")
 
@@ -60,6 +67,8 @@ def test_weights_equal_an_eager_model_loaded_on_its_own(engine: Engine) -> None:
     eager = AutoModelForCausalLM.from_pretrained(
         engine.loaded.source, attn_implementation="eager", local_files_only=True
     ).eval()
+    if engine.loaded.quantized:
+        eager = quantize_int8(eager)
     ids = engine.encode(TEXT)
     with torch.inference_mode():
         out = eager(input_ids=torch.tensor([ids]), output_attentions=True, use_cache=False)

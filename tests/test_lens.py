@@ -22,19 +22,27 @@ def tiny_engine(tiny_model_dir: Path) -> Engine:
 
 
 @pytest.fixture(scope="module")
+def tiny_int8_engine(tiny_model_dir: Path) -> Engine:
+    """Dynamic int8 weights (Linear layers, the untied head): still GPT-2, still exact."""
+    return Engine.load(str(tiny_model_dir), allow_fallback=False, threads=1, quantize="int8")
+
+
+@pytest.fixture(scope="module")
 def bundled_engine() -> Engine:
     return Engine.load(None, allow_fallback=False, threads=1)
 
 
-@pytest.fixture(params=["tiny", "bundled"])
+@pytest.fixture(params=["tiny", "tiny_int8", "bundled"])
 def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(f"{request.param}_engine")
 
 
 def model_probs(engine: Engine, ids: list[int]) -> torch.Tensor:
-    """The model's own next-token distribution after ``ids`` (an independent forward)."""
+    """The model's own next-token distribution after ``ids`` (an independent forward, the
+    last position only as when decoding: int8 weights quantize the head's input per call)."""
     with torch.inference_mode():
-        logits = engine.model(input_ids=torch.tensor([ids]), use_cache=False).logits[0, -1]
+        tokens = torch.tensor([ids])
+        logits = engine.model(input_ids=tokens, use_cache=False, logits_to_keep=1).logits[0, -1]
     return torch.softmax(logits.float(), dim=-1)
 
 
@@ -44,7 +52,7 @@ def block_readouts(engine: Engine, ids: list[int]) -> list[torch.Tensor]:
     model = engine.model
     streams: list[torch.Tensor] = []
     hooks = [
-        block.register_forward_hook(lambda _m, _i, out: streams.append(out[0, -1].clone()))
+        block.register_forward_hook(lambda _m, _i, out: streams.append(out[0, -1:].clone()))
         for block in model.transformer.h
     ]
     try:
@@ -52,9 +60,9 @@ def block_readouts(engine: Engine, ids: list[int]) -> list[torch.Tensor]:
             tokens = torch.tensor([ids])
             embedded = model.transformer.wte(tokens) + model.transformer.wpe(torch.arange(len(ids)))
             model(input_ids=tokens, use_cache=False)
-            readouts = [embedded[0, -1], *streams]
+            readouts = [embedded[0, -1:], *streams]
             head, norm = model.lm_head, model.transformer.ln_f
-            return [torch.softmax(head(norm(s)).float(), dim=-1) for s in readouts]
+            return [torch.softmax(head(norm(s))[0].float(), dim=-1) for s in readouts]
     finally:
         for hook in hooks:
             hook.remove()

@@ -114,12 +114,9 @@ def logit_lens(
     *,
     position: int | None = None,
     k: int = 5,
-    chosen_id: int | None = None,
 ) -> LogitLens:
-    """The lens at ``position`` of the token ids ``ids`` (None: the last token).
-
-    The chosen token is ``chosen_id`` if given, else the text's own next token, else the
-    model's final top-1."""
+    """The lens at ``position`` of the token ids ``ids`` (None: the last token). The chosen
+    token is the text's own next token, or at the end of the text the model's final top-1."""
     if not 1 <= k <= 1000:
         raise UsageError(f"invalid k: must be ≥ 1 and ≤ 1000 (got {k})")
     window = window_at(ids, position, engine.context_length)
@@ -136,23 +133,13 @@ def logit_lens(
         # hidden_states[0] is the embeddings, [i] the stream after block i; the last entry has
         # ln_f applied already (transformers ties it to last_hidden_state), so the last row
         # is taken from the model's own logits rather than normalised twice.
-        streams = [h[0, -1] for h in out.hidden_states[:-1]]
-        rows = [head(norm(s)).float() for s in streams] + [out.logits[0, -1].float()]
+        # Each stream stays (1, width): int8 dynamic Linear heads reject 1-d input.
+        streams = [h[0, -1:] for h in out.hidden_states[:-1]]
+        rows = [head(norm(s))[0].float() for s in streams] + [out.logits[0, -1].float()]
     logprobs = [torch.log_softmax(row, dim=-1) for row in rows]
-    chosen, source = _chosen(window, chosen_id, logprobs[-1])
+    source: ChosenSource = "text" if window.next_id is not None else "model"
+    chosen = window.next_id if window.next_id is not None else int(logprobs[-1].argmax())
     return _assemble(engine, window, logprobs, chosen, source, k, time.perf_counter() - started)
-
-
-def _chosen(
-    window: PositionWindow, chosen_id: int | None, final: torch.Tensor
-) -> tuple[int, ChosenSource]:
-    if chosen_id is not None:
-        if not 0 <= chosen_id < final.numel():
-            raise UsageError(f"invalid token id {chosen_id}: the vocabulary has {final.numel()}")
-        return chosen_id, "text"
-    if window.next_id is not None:
-        return window.next_id, "text"
-    return int(final.argmax()), "model"
 
 
 def _assemble(
