@@ -105,3 +105,25 @@ def test_answer_rate_benchmark_compares_grounding_modes(tmp_path: Path) -> None:
     # The bundled model copies the answer from its passage only with grounding.
     assert copy["answers_with_phrase"] > off["answers_with_phrase"]
     assert copy["faithfulness"] > off["faithfulness"]
+
+
+def test_router_benchmark_reports_dev_and_heldout_confusion_separately() -> None:
+    script = SCRIPT.parent / "router.py"
+    command = [sys.executable, str(script), "--json", "--show-misses", "dev"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert set(report["sets"]) == {"dev", "heldout"}
+    for name, modes in report["sets"].items():
+        result = modes["rules"]  # --embedder adds an "embedder" row
+        confusion = result["confusion"]
+        assert set(confusion) == {
+            "correct_call", "wrong_call", "missed", "correct_abstain", "false_call"
+        }  # fmt: skip
+        assert sum(confusion.values()) == result["messages"] >= 100
+        correct = confusion["correct_call"] + confusion["correct_abstain"]
+        assert result["correct"] == correct and result["accuracy"] == round(
+            correct / result["messages"], 4
+        )
+        # Misses are listed only for the set asked for: the held-out set is not for tuning.
+        assert ("misses" in result) == (name == "dev")

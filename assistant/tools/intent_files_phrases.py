@@ -17,7 +17,8 @@ _RU_DOCS = r"(?:файл\w*|документ\w*|заметк\w*|конспект
 ANY_DOCS = rf"(?:{DOCS}|{_PL_DOCS}|{_RU_DOCS}|corpus|index(?:ed)?|indeks\w*|корпус\w*|индекс\w*)"
 _COVERS = (
     r"(?:mentions?|contains?|talks?\s+about|discuss(?:es)?|covers?|refers?\s+to|"
-    r"says?\s+(?:anything\s+)?about|uses?|have|has|include|includes|explains?|describes?|"
+    r"says?\s+(?:anything\s+)?about|uses?|(?:have|has)(?!\s+(?:you|we|I|they)\b)|include|"
+    r"includes|explains?|describes?|"
     r"defines?|introduces?|deals?\s+with|goes\s+(?:over|into)|(?:is|are)\s+about|"
     r"(?:has|have)\s+(?:the\s+)?(?:definition|explanation|section|part)\s+(?:of|on|about))"
 )

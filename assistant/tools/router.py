@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.tools.config import CALCULATOR, DEFAULT_MAX_CALLS_PER_TURN, FILE_LOOKUP
-from assistant.tools.intent_examples import Embed, ExampleIntents, IntentGuess
+from assistant.tools.intent_examples import Embed, Example, ExampleIntents, IntentGuess
 from assistant.tools.intent_files import file_intent
 from assistant.tools.intent_guided import guided_call
 from assistant.tools.intent_math import arithmetic_expression
@@ -47,10 +47,13 @@ _EMBEDDED = "arithmetic in the question"
 
 class Router:
     """Plans the tool calls a message asks for: rules, and with ``embed`` (the chat's sentence
-    embedder) also intent by similarity to labelled example requests."""
+    embedder) also intent by similarity to labelled example requests (``examples``, by
+    default the bundled set)."""
 
-    def __init__(self, embed: Embed | None = None) -> None:
-        self._intents = ExampleIntents(embed) if embed is not None else None
+    def __init__(
+        self, embed: Embed | None = None, *, examples: Sequence[Example] | None = None
+    ) -> None:
+        self._intents = ExampleIntents(embed, examples) if embed is not None else None
 
     def route(
         self,
