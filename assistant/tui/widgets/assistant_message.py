@@ -73,7 +73,7 @@ class AssistantMessage(Widget, can_focus=True):
         Binding("c", "copy", "copy"),
         Binding("p", "panel('#token-lookup')", "token probability"),
         Binding("f", "panel('#fork-options')", "fork"),
-        Binding("e", "pipeline", "decoding pipeline"),
+        Binding("e", "pipeline", "decoding pipeline", show=False),
         Binding("l", "inside_model('lens')", "logit lens", show=False),
         Binding("a", "inside_model('attention')", "attention", show=False),
         *(Binding(str(n), f"source({n})", "open source", show=n == 1) for n in range(1, 10)),
