@@ -38,3 +38,8 @@ def join(*parts: tuple[str, str | Style] | str) -> Content:
         text, style = (part, "") if isinstance(part, str) else part
         out = out + literal(text, style)
     return out
+
+
+def quoted(token_text: str) -> str:
+    """A token in quotes, so leading spaces and newlines are visible (newline as \\n)."""
+    return "'" + sanitize(token_text.replace("\n", "\\n")) + "'"

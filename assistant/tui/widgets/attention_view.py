@@ -11,8 +11,7 @@ from textual.style import Style
 from textual.widgets import Static
 
 from assistant.core.heat import heat, heat_rgb
-from assistant.tui.safe_text import join, sanitize
-from assistant.tui.widgets.token_panel import shown
+from assistant.tui.safe_text import join, quoted, sanitize
 
 if TYPE_CHECKING:
     from assistant.core.attention import AttentionMap
@@ -48,7 +47,7 @@ def strongest(attention: AttentionMap, layer: int, head: int | None) -> Content:
     order = sorted(range(len(row)), key=lambda j: row[j], reverse=True)[:STRONGEST_SHOWN]
     parts: list[tuple[str, str] | str] = [("strongest: ", "bold")]
     for j in order:
-        parts.append(f"{attention.start + j}:{shown(attention.tokens[j])} {row[j]:.1%}  ")
+        parts.append(f"{attention.start + j}:{quoted(attention.tokens[j])} {row[j]:.1%}  ")
     return join(*parts)
 
 
@@ -56,7 +55,7 @@ def attention_title(attention: AttentionMap, layer: int, head: int | None) -> Co
     which = f"head {head}/{attention.heads}" if head is not None else "mean of the heads"
     return join(
         (f"layer {layer}/{attention.layers} · {which}", "bold"),
-        f" · query {shown(attention.tokens[-1])} at position {attention.position}"
+        f" · query {quoted(attention.tokens[-1])} at position {attention.position}"
         " (underlined; brighter = more weight)",
     )
 

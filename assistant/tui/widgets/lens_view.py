@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.widgets import Static
 
-from assistant.tui.safe_text import join
-from assistant.tui.widgets.token_panel import shown
+from assistant.tui.safe_text import join, quoted
 
 if TYPE_CHECKING:
     from assistant.core.lens import LogitLens
@@ -27,8 +26,8 @@ def lens_title(lens: LogitLens) -> Content:
     where = "the answer's token" if lens.chosen_source == "text" else "the model's top-1"
     return join(
         ("choosing ", "bold"),
-        (shown(lens.chosen_text), "bold"),
-        f" ({where}) after {shown(lens.context_token)} at position {lens.position}",
+        (quoted(lens.chosen_text), "bold"),
+        f" ({where}) after {quoted(lens.context_token)} at position {lens.position}",
     )
 
 
@@ -45,7 +44,7 @@ def lens_table(lens: LogitLens) -> Content:
         )
         for index, prob in enumerate(layer.top[:TOP_SHOWN]):
             style = "bold" if prob.token_id == lens.chosen_id else ""
-            rows.append((f"{'  ' if index else ''}{shown(prob.text)} {percent(prob.prob)}", style))
+            rows.append((f"{'  ' if index else ''}{quoted(prob.text)} {percent(prob.prob)}", style))
     return join(*rows)
 
 
