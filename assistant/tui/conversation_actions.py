@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.tui.widgets.answer_block import AnswerBlock
 from assistant.tui.widgets.assistant_message import AssistantMessage
-from assistant.tui.widgets.cards import NoticeLine, UserMessage
+from assistant.tui.widgets.cards import ToolCard, UserMessage
 from assistant.tui.widgets.sources import SourcesList
 
 if TYPE_CHECKING:
@@ -121,9 +121,12 @@ class ConversationActions(_Base):
             label=label,
             finish_reason=str(getattr(message, "finish_reason", None) or ""),
         )
+        # The same cards as the live turn showed (older rows without structured content
+        # show the result text).
         children: list[Any] = [
-            NoticeLine(f"tool call: {json.dumps(call, default=str)}")
+            ToolCard.from_record(call)
             for call in message.tool_calls or []
+            if isinstance(call, dict)
         ]
         children.append(answer)
         if message.sources:
