@@ -223,3 +223,7 @@ def test_search_text_is_one_block_per_hit(index: CourseIndex) -> None:
         assert head.startswith(f"{rank}. {hit.source}  fused ")
         assert len(body.strip()) <= EXCERPT_CHARS + 2
     assert excerpt("a  b\n c") == "a b c"
+    one = search_text(index.search("Warsaw", k=1, mode="lexical"))
+    assert one.startswith("1 passage for 'Warsaw' (lexical):\n\n1. corpus/sub/cities.txt:1-2")
+    none = index.search("xylophone", mode="lexical")
+    assert not none.hits and search_text(none) == "No passages found for 'xylophone'."

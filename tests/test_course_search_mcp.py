@@ -178,14 +178,19 @@ def test_a_server_started_before_its_index_follows_a_concurrent_writer(tmp_path:
         writer = threading.Thread(target=write)
         writer.start()
         seen: list[int] = []  # how many of the new files each search found
-        while writer.is_alive() or len(seen) < 3:
+
+        def search_new_files() -> None:
             outcome = client.call("search", query=every_new_word, k=MAX_K, mode="lexical")
             seen.append(sum(h["source"].startswith("fresh/") for h in _hits(outcome)))
             assert not client.call("search", query="Warsaw quokka3", k=MAX_K).is_error
+
+        while writer.is_alive():
+            search_new_files()
         writer.join()
         assert not failures, failures
+        search_new_files()  # after the last commit
         # Each search saw some committed state, never one older than the last it saw.
-        assert seen == sorted(seen) and seen[-1] == COMMITS
+        assert seen == sorted(seen) and seen[-1] == COMMITS, seen
         assert any(0 < n < COMMITS for n in seen)  # it did search between the writer's commits
         (hit,) = _hits(client.call("search", query="quokka5", k=1, mode="lexical"))
         assert hit["source"] == "fresh/new5.md:1-1"

@@ -10,7 +10,8 @@ EXCERPT_CHARS = 300
 def search_text(result: SearchResult) -> str:
     if not result.hits:
         return f"No passages found for {result.query!r}."
-    blocks = [f"{len(result.hits)} passages for {result.query!r} ({result.mode}):"]
+    count = len(result.hits)
+    blocks = [f"{count} passage{'s' if count > 1 else ''} for {result.query!r} ({result.mode}):"]
     for rank, hit in enumerate(result.hits, start=1):
         page = f" (page {hit.page})" if hit.page is not None else ""
         blocks.append(

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assistant.errors import SettingsError
 from assistant.rag.retriever import MODES
@@ -40,6 +40,12 @@ INSTRUCTIONS = (
 )
 
 _READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+# Bounds shown to clients in the input schema only: the search checks them itself, so a bad
+# value gets its one-line refusal rather than a validation report.
+_K_SCHEMA = Field(
+    description="how many passages", json_schema_extra={"minimum": 1, "maximum": MAX_K}
+)
+_MODE_SCHEMA = Field(description="how to rank", json_schema_extra={"enum": list(MODES)})
 
 
 class ScoresModel(BaseModel):
@@ -85,7 +91,9 @@ def build_server(settings: Settings) -> MCPServer:
 
     @server.tool(annotations=_READ_ONLY, description=_search_description(modes))
     def search(
-        query: str, k: int = 5, mode: str = "fused"
+        query: Annotated[str, Field(description="what to look for, in words")],
+        k: Annotated[int, _K_SCHEMA] = 5,
+        mode: Annotated[str, _MODE_SCHEMA] = "fused",
     ) -> Annotated[CallToolResult, SearchResultModel]:
         return _call(SearchResultModel, search_text, index.search, query, k, mode)
 
@@ -101,11 +109,12 @@ def build_server(settings: Settings) -> MCPServer:
 
 def _search_description(modes: str) -> str:
     return (
-        f"Find the passages of the course documents that best match `query`: the top `k` "
-        f"(1-{MAX_K}). `mode` is one of {modes}: dense = meaning (embeddings), lexical = "
-        "exact words (BM25), fused = both (reciprocal rank fusion; the default). Each hit has "
-        "its source 'folder/file:start-end' (pass it to read_passage), the document's path, "
-        "lines, page (PDFs), scores and text (long passages cut; `truncated` says so)."
+        "Find the passages of the course documents that best match `query`.\n\n"
+        f"Returns the top `k` (1-{MAX_K}). `mode` is one of {modes}: dense = meaning "
+        "(embeddings), lexical = exact words (BM25), fused = both (reciprocal rank fusion; the "
+        "default). Each hit has its source 'folder/file:start-end' (pass it to read_passage), "
+        "the document's path, lines, page (PDFs), scores and text (long passages cut; "
+        "`truncated` says so)."
     )
 
 
