@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -285,6 +286,28 @@ def test_arithmetic_inside_prose_and_products_as_estimates(
         ("calculator.evaluate", {"expression": expression})
     ]
     assert calls[0].reason.startswith(reason) and calls[0].reason in explanation
+
+
+def test_every_factor_of_an_estimate_counts_whatever_its_unit() -> None:
+    calls, _ = route("2 bytes x 7e9 params x 3 copies")
+    assert calls[0].arguments == {"expression": "2 * 7e9 * 3"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is " + "1+" * 20_000 + "1",
+        "12 layers x " * 160 + "5",
+        "(" * 900 + "1" + ")" * 900 + " * 2, right?",
+        "split " + "a " * 900 + "between 7",
+        "which files mention " + "x " * 900,
+    ],
+)
+def test_long_or_deeply_nested_text_is_prose_not_a_crash(text: str) -> None:
+    started = time.perf_counter()
+    calls, explanation = route(text)
+    assert calls == [] and explanation.startswith("no tool")
+    assert time.perf_counter() - started < 2.0
 
 
 @pytest.mark.parametrize(

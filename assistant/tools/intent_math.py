@@ -82,9 +82,11 @@ def _has_operation(node: ast.AST) -> bool:
 
 def parses_as_arithmetic(text: str) -> bool:
     """Whether ``text`` is pure arithmetic with at least one operation (``^`` read as ``**``)."""
+    if len(text) > _MAX_CHARS:
+        return False
     try:
         tree = ast.parse(text.replace("^", "**"), mode="eval")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # deep nesting: not a question
         return False
     return _is_arithmetic(tree) and _has_operation(tree)
 

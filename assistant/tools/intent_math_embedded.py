@@ -32,7 +32,7 @@ _YEAR_RANGE = re.compile(r"(?:19|20)\d\d\s*-\s*(?:19|20)\d\d")
 _LONE_OPERATOR = re.compile(r"^[\s*/^%+,]+|[\s*/^%+\-,(]+$")
 
 _FACTOR = rf"{_NUMBER}(?:\s*(?:\*\*|\^)\s*\d+)?"
-_UNIT = r"(?:\s+(?!x\b|times\b|razy\b)[^\W\d_]{1,14}(?:-[^\W\d_]+)?){0,2}?"
+_UNIT = r"(?:\s+(?!x\b|times\b|razy\b)[^\W\d_]{1,14}(?:-[^\W\d_]+)?){0,2}"
 _TIMES = r"\s*(?:\*|×|·)\s*|\s+(?:x|times|razy)\s+"
 # "12 layers × 768 × 768 × 12", "2 bytes x 7e9 params": numbers, each maybe with a unit.
 _PRODUCT = re.compile(

@@ -40,6 +40,7 @@ _CLAUSE_BREAK = re.compile(
 )
 
 _CONNECTIVE = re.compile(r"^\s*(?:(?:and|also|then|plus|now|ok|okay)\b[,:]?\s*)+", re.IGNORECASE)
+_MAX_CLAUSE_CHARS = 2_000  # a longer run without a sentence break is pasted prose
 _ARITHMETIC = "arithmetic question"
 _ESTIMATE = "product estimate"
 _EMBEDDED = "arithmetic in the question"
@@ -111,6 +112,8 @@ def _clause_calls(
 ) -> list[PlannedCall]:
     """The calls one clause asks for: a whole-clause request first, then arithmetic inside a
     longer question, then what the clause's intent guess lets the rules read from it."""
+    if len(clause) > _MAX_CLAUSE_CHARS:
+        return []
     if expression := arithmetic_expression(clause):
         return [PlannedCall(CALCULATOR, "evaluate", {"expression": expression}, _ARITHMETIC)]
     if intent := file_intent(clause, known_files):
