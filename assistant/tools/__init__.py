@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from assistant.tools.config import ServerConfig, ToolsConfig, load_tools_config
     from assistant.tools.plan import PlannedCall
     from assistant.tools.results import ToolInfo, ToolResult
-    from assistant.tools.router import route
+    from assistant.tools.router import Router, route
 
 _WHERE = {
     "PlannedCall": "plan",
@@ -24,11 +24,13 @@ _WHERE = {
     "ToolResult": "results",
     "ToolsConfig": "config",
     "load_tools_config": "config",
+    "Router": "router",
     "route": "router",
 }
 
 __all__ = [
     "PlannedCall",
+    "Router",
     "ServerConfig",
     "ToolHub",
     "ToolInfo",
