@@ -276,9 +276,8 @@ def test_an_index_path_that_is_a_file_is_one_line_on_stderr(
 
 
 def test_the_console_script_is_installed() -> None:
-    script = Path(sys.executable).parent / "assistant-course-search"
-    if not script.exists():
-        pytest.skip("the console script is installed by `pip install -e .`")
+    script = Path(sys.executable).with_name("assistant-course-search")
+    assert script.exists(), "run `pip install -e .` to create the console scripts"
     completed = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0
     assert "--index DIR" in completed.stdout and "--transport" in completed.stdout
