@@ -56,6 +56,11 @@ class Router:
     ) -> None:
         self._intents = ExampleIntents(embed, examples) if embed is not None else None
 
+    @property
+    def guesses_intents(self) -> bool:
+        """Whether the similarity stage is on (an embedder was given and has not failed)."""
+        return self._intents is not None
+
     def route(
         self,
         text: str,
