@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 _NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?"
 _N = rf"(-?{_NUMBER})"
 # A value a spoken function applies to: a number, a constant, or a parenthesised group.
-_ARG = rf"(-?{_NUMBER}|pi|tau|e|\([^()]*\))"
+_VALUE = rf"-?{_NUMBER}|pi|tau|e|\([^()]*\)"
+_ARG = rf"({_VALUE})"
 # A unit after a number in a word problem ("2,400 tokens", "16 batches").
 _UNIT = r"(?:\s+[^\W\d_]{2,14}){0,2}?"
 
@@ -116,13 +117,18 @@ SYMBOL_RULES: list[Rule] = [
         ),
         _two_argument_call,
     ),
-    # "cube root of 27", "pierwiastek z 81", "корень из 169", "sqrt 2"
+    # "cube root of 27", "pierwiastek z 81", "корень из 169"
     (
         re.compile(
-            rf"(?<![\w(])(?P<f>{_FUNCTION_ALTERNATION})\s+(?:of\s+|from\s+|z\s+|ze\s+|из\s+|от\s+)?"
-            rf"(?P<x>{_ARG[1:-1]})(?![\w.(])",
+            rf"(?<![\w(])(?P<f>{_FUNCTION_ALTERNATION})\s+(?:of|from|z|ze|из|от)\s+"
+            rf"(?P<x>{_VALUE})(?![\w.(])",
             re.I,
         ),
+        _call,
+    ),
+    # "sqrt 2", "ln 10": names that are nothing but function names ("log 5 runs" is prose)
+    (
+        re.compile(rf"(?<![\w(])(?P<f>sqrt|cbrt|ln|log2|log10)\s+(?P<x>{_VALUE})(?![\w.(])", re.I),
         _call,
     ),
     (re.compile(r"\bsquare\s+root\s*\(", re.I), "sqrt("),
@@ -167,6 +173,11 @@ SYMBOL_RULES: list[Rule] = [
 # kernel" and "over 1000 people" are prose inside a sentence.
 _WHOLE_CLAUSE_SYMBOLS = _rules(
     [
+        # "log 1000", "корень 169" as the whole question
+        (
+            rf"(?<![\w(])(?P<f>{_FUNCTION_ALTERNATION})\s+(?P<x>{_VALUE})(?![\w.(])",
+            _call,
+        ),
         (rf"(?<=\d)\s*x\s*(?={_NUMBER})", " * "),
         (r"\s+over\s+(?=\d)", " / "),
         (rf"(?<![\w.]){_N}!(?=\s*$|\s*[-+*/)])", r"factorial(\1)"),
