@@ -10,7 +10,7 @@ import numpy as np
 
 from assistant.chat.components import Components
 from assistant.chat.routing import TurnRouter
-from assistant.rag.embedder import DEFAULT_EMBED_MODEL
+from assistant.tools.intent_examples import CALIBRATED_EMBED_MODEL
 
 
 @dataclass
@@ -47,13 +47,13 @@ def _router(parts: Parts) -> TurnRouter:
     return TurnRouter(cast(Components, parts))
 
 
-def test_only_the_default_embedder_feeds_the_similarity_stage() -> None:
+def test_only_the_calibrated_embedder_feeds_the_similarity_stage() -> None:
     parts = Parts()
     router = _router(parts)
     assert not router.router().guesses_intents  # no embedder: rules only
     parts.loaded = NamedEmbedder("/models/tiny-test-embedder")
     assert not router.router().guesses_intents  # thresholds mean nothing for this model
-    parts.loaded = NamedEmbedder(DEFAULT_EMBED_MODEL)
+    parts.loaded = NamedEmbedder(CALIBRATED_EMBED_MODEL)
     assert router.router().guesses_intents
     assert router.router() is router.router()  # built once per embedder
 
@@ -67,7 +67,7 @@ def test_the_session_routes_with_its_files_and_cap() -> None:
 
 
 def test_the_examples_are_embedded_once_not_per_turn() -> None:
-    embedder = NamedEmbedder(DEFAULT_EMBED_MODEL)
+    embedder = NamedEmbedder(CALIBRATED_EMBED_MODEL)
     router = _router(Parts(loaded=embedder))
     router.route("tell me something")
     router.route("and something else")

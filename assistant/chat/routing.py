@@ -1,9 +1,9 @@
 """The chat's router: the rules, plus intent guesses from the session's embedder.
 
-The router's similarity thresholds are calibrated for the default embedding model
-(all-MiniLM-L6-v2), so only that model feeds it; with any other embedder, or none, the chat
-routes by rules alone. The router is rebuilt when the embedder changes, and embeds its
-example requests once, on the first turn that uses them.
+The router's similarity thresholds are calibrated for one embedding model
+(all-MiniLM-L6-v2, ``CALIBRATED_EMBED_MODEL``), so only that model feeds it; with any other
+embedder, or none, the chat routes by rules alone. The router is rebuilt when the embedder
+changes, and embeds its example requests once, on the first turn that uses them.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ class TurnRouter:
         )
 
     def router(self) -> Router:
-        from assistant.rag.embedder import DEFAULT_EMBED_MODEL
+        from assistant.tools.intent_examples import CALIBRATED_EMBED_MODEL
         from assistant.tools.router import Router
 
         embedder = self._parts.embedder()
         if self._built is None or self._built[0] is not embedder:
-            calibrated = embedder is not None and embedder.name == DEFAULT_EMBED_MODEL
+            calibrated = embedder is not None and embedder.name == CALIBRATED_EMBED_MODEL
             embed = embedder.encode if embedder is not None and calibrated else None
             self._built = (embedder, Router(embed))
         return self._built[1]

@@ -28,6 +28,8 @@ Embed = Callable[[list[str]], np.ndarray]
 # (the margin separates intents better than the similarity, which follows the topic).
 MIN_SIMILARITY = 0.45
 MIN_MARGIN = 0.15
+# The embedding model those figures hold for (assistant.rag.embedder's name for it).
+CALIBRATED_EMBED_MODEL = "all-MiniLM-L6-v2"
 
 
 @dataclass(frozen=True)
