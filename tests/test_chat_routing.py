@@ -1,5 +1,5 @@
 """The chat's router: the session's known files and call cap, and the similarity stage only
-with the embedding model its thresholds were calibrated for."""
+when the settings ask for it and with the embedding model its thresholds were calibrated for."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from assistant.chat.components import Components
 from assistant.chat.routing import TurnRouter
+from assistant.settings import Settings
 from assistant.tools.intent_examples import CALIBRATED_EMBED_MODEL
 
 
@@ -27,11 +28,14 @@ class NamedEmbedder:
 
 @dataclass
 class Parts:
-    """The three things TurnRouter asks of the session's Components."""
+    """What TurnRouter asks of the session's Components."""
 
     loaded: Any = None
     files: list[str] = field(default_factory=lambda: ["notes/decoding.md"])
     cap: int = 3
+    settings: Settings = field(
+        default_factory=lambda: Settings.model_validate({"router_similarity": True})
+    )
 
     def embedder(self) -> Any:
         return self.loaded
@@ -45,6 +49,13 @@ class Parts:
 
 def _router(parts: Parts) -> TurnRouter:
     return TurnRouter(cast(Components, parts))
+
+
+def test_the_similarity_stage_is_off_unless_the_settings_ask_for_it() -> None:
+    parts = Parts(
+        loaded=NamedEmbedder(CALIBRATED_EMBED_MODEL), settings=Settings.model_validate({})
+    )
+    assert not _router(parts).router().guesses_intents
 
 
 def test_only_the_calibrated_embedder_feeds_the_similarity_stage() -> None:

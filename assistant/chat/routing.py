@@ -1,8 +1,9 @@
 """The chat's router: the rules, plus intent guesses from the session's embedder.
 
-The router's similarity thresholds are calibrated for one embedding model
-(all-MiniLM-L6-v2, ``CALIBRATED_EMBED_MODEL``), so only that model feeds it; with any other
-embedder, or none, the chat routes by rules alone. The router is rebuilt when the embedder
+The similarity stage is opt-in (``router_similarity``): measured on the held-out messages it
+added no correct call and made two false ones. Its thresholds are calibrated for one embedding
+model (all-MiniLM-L6-v2, ``CALIBRATED_EMBED_MODEL``), so only that model feeds it; with any
+other embedder, or none, the chat routes by rules alone. The router is rebuilt when the embedder
 changes, and embeds its example requests once, on the first turn that uses them.
 """
 
@@ -38,7 +39,11 @@ class TurnRouter:
 
         embedder = self._parts.embedder()
         if self._built is None or self._built[0] is not embedder:
-            calibrated = embedder is not None and embedder.name == CALIBRATED_EMBED_MODEL
+            calibrated = (
+                self._parts.settings.router_similarity
+                and embedder is not None
+                and embedder.name == CALIBRATED_EMBED_MODEL
+            )
             embed = embedder.encode if embedder is not None and calibrated else None
             self._built = (embedder, Router(embed))
         return self._built[1]
