@@ -131,7 +131,7 @@ def test_model_change_requires_rebuild(tmp_path: Path) -> None:
         rag_settings(tmp_path / "index", embed_model="some/other-model"), embedder=tiny_embedder()
     )
     with pytest.raises(
-        IndexStoreError, match="configured some/other-model: run `assistant index rebuild`"
+        IndexStoreError, match="the configured embedder is some/other-model: run `assistant index"
     ):
         other.add([folder])
 

@@ -21,7 +21,9 @@ def test_passages_carry_location_text_and_all_scores(retriever: Retriever) -> No
     top = passages[0]
     assert top.path.endswith("cities.txt") and "Warsaw" in top.text
     assert (top.start_line, top.end_line, top.page) == (1, 2, None)
-    assert top.source == f"{top.path}:1-2"
+    # Cited relative to the indexed folder; the absolute path stays a field of its own.
+    assert top.source == "notes/cities.txt:1-2" and top.name == "notes/cities.txt"
+    assert top.to_dict()["source"] == top.source and top.to_dict()["path"] == top.path
     assert top.dense_score is not None and top.lexical_score is not None and top.score > 0
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
     with pytest.raises(FrozenInstanceError):
@@ -88,6 +90,7 @@ def test_missing_index_and_model_mismatch_messages(tmp_path: Path) -> None:
     folder = write_sample_folder(tmp_path / "src")
     Indexer(rag_settings(tmp_path / "index"), embedder=tiny_embedder()).add([folder])
     with pytest.raises(
-        IndexStoreError, match="configured all-MiniLM-L6-v2: run `assistant index rebuild`"
+        IndexStoreError,
+        match="the configured embedder is all-MiniLM-L6-v2: run `assistant index rebuild`",
     ):
         Retriever.open(rag_settings(tmp_path / "index", embed_model="all-MiniLM-L6-v2"))

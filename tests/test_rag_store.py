@@ -121,7 +121,10 @@ def test_model_mismatch_asks_for_a_rebuild(tmp_path: Path) -> None:
     with IndexWriter(tmp_path, model="m", dim=DIM) as w:
         _put(w, "a.txt", 1)
         w.commit()
-    with pytest.raises(IndexStoreError, match=r"built with model m, configured other.*rebuild"):
+    with pytest.raises(
+        IndexStoreError,
+        match=r"built with m; the configured embedder is other: run `assistant index rebuild`",
+    ):
         IndexWriter(tmp_path, model="other", dim=DIM).__enter__()
     with IndexWriter(tmp_path, model="other", dim=4, fresh=True) as w:
         assert w.previous_roots() == [] and w.documents() == {}

@@ -22,7 +22,7 @@ from assistant.rag.chunking import Chunk, chunk_document
 from assistant.rag.embedder import Embedder, model_key
 from assistant.rag.loaders import LoadError, parse_document, read_bytes
 from assistant.rag.scan import absolute, check_paths, scan
-from assistant.rag.store import DocumentRow, IndexStore, read_manifest
+from assistant.rag.store import DocumentRow, IndexStore, check_embedder, read_manifest
 from assistant.rag.store_writer import IndexWriter
 from assistant.settings import Settings
 
@@ -97,9 +97,14 @@ class Indexer:
 
     def _writer(self, *, fresh: bool = False) -> IndexWriter:
         manifest = None if fresh else read_manifest(self.root)
-        # The dimension of an existing index with the same model is known without loading it.
-        same_model = manifest is not None and manifest.get("model") == self.model
-        dim = int(manifest["dim"]) if manifest and same_model else self.embedder.dim
+        if manifest is not None:
+            # Another model's index is refused before any model is loaded; the dimension of
+            # one built by ours is known without loading it (the writer checks both again).
+            check_embedder(manifest, self.model)
+        if self._embedder is not None or manifest is None:
+            dim = self.embedder.dim
+        else:
+            dim = int(manifest["dim"])
         return IndexWriter(
             self.root,
             model=self.model,

@@ -11,8 +11,9 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.errors import IndexStoreError, UsageError
+from assistant.errors import UsageError
 from assistant.rag.embedder import Embedder, model_key
+from assistant.rag.source_names import DocumentNames
 from assistant.rag.store import IndexStore
 from assistant.settings import Settings
 
@@ -37,10 +38,11 @@ class Passage:
     dense_score: float | None
     lexical_score: float | None
     chunk_id: int
+    name: str = ""  # the document as cited: relative to its folder (source_names); "" = path
 
     @property
     def source(self) -> str:
-        where = f"{self.path}:{self.start_line}-{self.end_line}"
+        where = f"{self.name or self.path}:{self.start_line}-{self.end_line}"
         return f"{where} (page {self.page})" if self.page is not None else where
 
     def to_dict(self) -> dict[str, object]:
@@ -54,6 +56,7 @@ class Passage:
             "dense_score": self.dense_score,
             "lexical_score": self.lexical_score,
             "chunk_id": self.chunk_id,
+            "name": self.name or self.path,
             "source": self.source,
         }
 
@@ -66,17 +69,13 @@ class Retriever:
         self.store = store
         self._embedder = embedder
         self._lock = threading.Lock()
+        self._names: tuple[int, DocumentNames] | None = None  # (generation, its names)
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
+        """Open the index, refusing (EmbedderMismatchError) one another model built."""
         store = IndexStore.open(settings.index_path, threads=settings.embed_threads)
-        configured = model_key(settings.embed_model)
-        if store.model != configured:
-            store.close()
-            raise IndexStoreError(
-                f"index built with model {store.model}, configured {configured}: "
-                "run `assistant index rebuild`"
-            )
+        _check_embedder(store, settings, embedder)
         return cls(settings, store, embedder)
 
     @property
@@ -93,6 +92,7 @@ class Retriever:
         if not self.store.is_stale():
             return False
         fresh = IndexStore.open(self.settings.index_path, threads=self.settings.embed_threads)
+        _check_embedder(fresh, self.settings, self._embedder)
         old, self.store = self.store, fresh
         old.close()
         return True
@@ -112,7 +112,7 @@ class Retriever:
         lexical: dict[int, float] = {}
         qvec = None
         if mode != "lexical":
-            qvec = self.embedder.encode([query])[0]
+            qvec = self.embedder.encode([query], kind="query")[0]
             dense = dict(store.search_dense(qvec, depth))
         if mode != "dense":
             lexical = dict(store.search_lexical(query, depth))
@@ -130,6 +130,7 @@ class Retriever:
             ranked = [(cid, s) for cid, s in ranked if gate.get(cid, float("-inf")) >= threshold]
         top = ranked[:k]
         rows = store.chunks([cid for cid, _ in top])
+        names = self.document_names(store)
         return [
             Passage(
                 path=rows[cid].path,
@@ -141,13 +142,32 @@ class Retriever:
                 dense_score=dense.get(cid),
                 lexical_score=lexical.get(cid),
                 chunk_id=cid,
+                name=names.name_of(rows[cid].path),
             )
             for cid, score in top
             if cid in rows
         ]
 
+    def document_names(self, store: IndexStore | None = None) -> DocumentNames:
+        """How the documents of ``store``'s generation (default: the current) are cited."""
+        store = store or self.store
+        cached = self._names
+        if cached is None or cached[0] != store.generation:
+            cached = (store.generation, DocumentNames((d.path, d.root) for d in store.documents()))
+            self._names = cached
+        return cached[1]
+
     def close(self) -> None:
         self.store.close()
+
+
+def _check_embedder(store: IndexStore, settings: Settings, embedder: Embedder | None) -> None:
+    dim = embedder.dim if embedder is not None else None
+    try:
+        store.check_embedder(model_key(settings.embed_model), dim)
+    except BaseException:
+        store.close()
+        raise
 
 
 def _rrf(*ranked_lists: dict[int, float]) -> list[tuple[int, float]]:

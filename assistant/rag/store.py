@@ -72,6 +72,36 @@ class ChunkRow:
     text: str
 
 
+class EmbedderMismatchError(IndexStoreError):
+    """The index holds vectors of another embedding model than the configured one: its
+    vectors and the query's would not be comparable, so nothing may read or add to it."""
+
+    def __init__(self, built_with: str, configured: str) -> None:
+        super().__init__(
+            f"the index was built with {built_with}; the configured embedder is {configured}: "
+            "run `assistant index rebuild`"
+        )
+        self.built_with, self.configured = built_with, configured
+
+
+def _embedder_name(model: object, dim: object) -> str:
+    return f"{model} ({dim}-d)" if dim is not None else str(model)
+
+
+def check_embedder(manifest: dict[str, Any], model: str, dim: int | None = None) -> None:
+    """Raise EmbedderMismatchError unless ``manifest`` was built by ``model`` (and, when
+    known, of ``dim`` dimensions). Every format-2 manifest records both; one without a model
+    is treated as built by an unknown one (a rebuild fixes it), never guessed."""
+    built, built_dim = manifest.get("model"), manifest.get("dim")
+    if built == model and (dim is None or built_dim is None or int(built_dim) == dim):
+        return
+    same_name = built == model
+    raise EmbedderMismatchError(
+        _embedder_name(built or "an unknown embedder", built_dim if same_name else None),
+        _embedder_name(model, dim if same_name else None),
+    )
+
+
 def set_faiss_threads(n: int) -> None:
     faiss.omp_set_num_threads(max(1, n))
 
@@ -192,6 +222,10 @@ class IndexStore:
     @property
     def count(self) -> int:
         return int(self.manifest["count"])
+
+    def check_embedder(self, model: str, dim: int | None = None) -> None:
+        """Refuse (EmbedderMismatchError) a query embedder other than the one that built it."""
+        check_embedder(self.manifest, model, dim)
 
     @property
     def kind(self) -> str:

@@ -33,6 +33,7 @@ from assistant.rag.store import (
     MANIFEST,
     SCHEMA,
     DocumentRow,
+    check_embedder,
     open_readonly_db,
     read_faiss,
     read_manifest,
@@ -117,11 +118,8 @@ class IndexWriter:
                 self._base = open_readonly_db(self.root / self.manifest["db"])
             self.dirty = True
             return
-        if self.manifest["model"] != self.model or int(self.manifest["dim"]) != self.dim:
-            raise IndexStoreError(
-                f"index built with model {self.manifest['model']}, configured {self.model}: "
-                "run `assistant index rebuild`"
-            )
+        # Vectors of two models never meet in one FAISS index: only a rebuild changes model.
+        check_embedder(self.manifest, self.model, self.dim)
         try:
             self._base = open_readonly_db(self.root / self.manifest["db"])
             self.flat = read_faiss(self.root / self.manifest["flat"])
