@@ -22,6 +22,12 @@ def tiny_embedder_path() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
+def other_tiny_embedder_path() -> Path:
+    """A second tiny embedder (other weights, other path): "another model" for the index."""
+    return build_tiny_embedder(Path(tempfile.mkdtemp(prefix="tiny-st-other-")), seed=1)
+
+
+@functools.lru_cache(maxsize=1)
 def tiny_embedder() -> Embedder:
     return Embedder(str(tiny_embedder_path()))
 

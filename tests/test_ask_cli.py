@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.chat_support import SLOW_SERVER, write_docs
-from tests.rag_support import tiny_embedder_path
+from tests.rag_support import other_tiny_embedder_path, tiny_embedder_path
 from tests.tiny import build_tiny_model
 
 
@@ -146,13 +146,15 @@ def test_ask_is_grounded_by_default_with_provenance_and_citations(
     tokens = data["tokens"]
     assert tokens and all(t["provenance"] is not None for t in tokens)
     copied = [t["provenance"] for t in tokens if t["provenance"]["copied"]]
-    docs = env["ASSISTANT_DOCUMENTS"]
-    assert copied and all(p["source"].startswith(docs) for p in copied)
+    # Cited relative to the documents folder ("docs/decoding.md:3-4"), not by absolute path.
+    assert copied and all(p["source"].startswith("docs/") for p in copied)
     (citation,) = [c for c in data["citations"] if "Beam search keeps" in c["sentence"]]
     number = citation["passages"][0]
     assert f"[{number}]" in data["cited_answer"] and f"[{number}]" not in data["answer"]
     included = [s for s in data["sources"] if s["included"]]
-    assert included[number - 1]["source"].startswith(str(Path(docs) / "decoding.md"))
+    assert included[number - 1]["source"].startswith("docs/decoding.md:")
+    docs = env["ASSISTANT_DOCUMENTS"]
+    assert included[number - 1]["path"] == str(Path(docs) / "decoding.md")
     # Off: the plain model, no provenance.
     out, _ = in_process(
         capsys,
@@ -166,3 +168,54 @@ def test_ask_is_grounded_by_default_with_provenance_and_citations(
         "off",
     )
     assert all(t["provenance"] is None for t in json.loads(out)["tokens"])
+
+
+def test_ask_cites_sources_relative_to_the_documents_folder(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = "What does beam search keep?"
+    out, _ = in_process(capsys, "ask", question, "--no-tools", "--max-new-tokens", "2")
+    sources = out.split("\nSources:\n", 1)[1].splitlines()
+    assert sources and all(line.startswith(f"  [{n}] docs/") for n, line in enumerate(sources, 1))
+    assert env["ASSISTANT_DOCUMENTS"] not in out
+    # index search: the same label in text; --json keeps the absolute path beside it
+    out, _ = in_process(capsys, "index", "search", "beam search", "--k", "2")
+    assert out.startswith("1. docs/") and env["ASSISTANT_DOCUMENTS"] not in out
+    out, _ = in_process(capsys, "index", "search", "beam search", "--k", "2", "--json")
+    for hit in json.loads(out):
+        assert hit["source"] == f"{hit['name']}:{hit['start_line']}-{hit['end_line']}"
+        assert hit["name"].startswith("docs/")
+        assert hit["path"] == str(Path(env["ASSISTANT_DOCUMENTS"]) / hit["name"][len("docs/") :])
+
+
+def test_an_index_of_another_embedder_is_never_mixed_and_ask_answers_without_sources(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = env["ASSISTANT_DOCUMENTS"]
+    in_process(capsys, "index", "add", docs)
+    built_with = str(tiny_embedder_path())
+    other = str(other_tiny_embedder_path())
+    monkeypatch.setenv("ASSISTANT_EMBED_MODEL", other)
+    expected = (
+        f"the index was built with {built_with}; the configured embedder is {other}: "
+        "run `assistant index rebuild`"
+    )
+    question = "What does beam search keep?"
+    # ask: one warning line with the fix, then the answer without sources (exit 0)
+    out, err = in_process(capsys, "ask", question, "--no-tools", "--max-new-tokens", "2")
+    assert f"warning: {expected} (answering without sources)\n" in err
+    assert "Sources:" not in out
+    out, _ = in_process(capsys, "ask", question, "--no-tools", "--max-new-tokens", "2", "--json")
+    data = json.loads(out)
+    assert data["sources"] == [] and data["error"] is None
+    assert any(n["text"].startswith(expected) for n in data["notices"])
+    # index add refuses (vectors of two models never meet), index search too, one line each
+    for command in (("index", "add", docs), ("index", "search", "beam")):
+        _, err = in_process(capsys, *command, code=1)
+        assert err == f"error: {expected}\n"
+    # the rebuild re-embeds everything with the configured model; then sources are back
+    in_process(capsys, "index", "rebuild")
+    out, _ = in_process(capsys, "index", "stats", "--json")
+    assert json.loads(out)["model"] == other
+    out, err = in_process(capsys, "ask", question, "--no-tools", "--max-new-tokens", "2")
+    assert "Sources:\n  [1] docs/" in out and "index was built with" not in err
