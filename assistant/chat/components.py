@@ -9,14 +9,14 @@ only the engine is required, and only when something is to be generated.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from assistant.chat.document_files import document_files
 from assistant.chat.events import Notice
+from assistant.chat.index_rebuild import WAITING, IndexRebuild, rebuilding_notice
 from assistant.chat.model_info import ModelInfo
 from assistant.errors import AssistantError, ModelLoadError
 
@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from assistant.rag.embedder import Embedder
     from assistant.rag.indexer import ProgressEvent
     from assistant.rag.retriever import Retriever
+    from assistant.rag.store import EmbedderMismatchError
     from assistant.settings import Settings
     from assistant.tools.client import ToolHub
 
 log = logging.getLogger(__name__)
-MAX_KNOWN_FILES = 5000  # file names offered to the router; a huge folder is cut here
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,9 @@ class Components:
         # turn without it lets the retriever load its own on the first dense query.
         self._embedder: Embedder | None = None
         self._embedder_problem: str | None = None
+        # The index another embedder built (retrieval is off until it is rebuilt).
+        self.index_mismatch: EmbedderMismatchError | None = None
+        self.rebuild: IndexRebuild | None = None  # started by rebuild_index
         self.tool_servers = (0, 0)  # (running, configured) after the tool servers started
         self._tools_started = False  # start() is idempotent: it launches only dead servers
         self._lock = threading.RLock()
@@ -185,6 +188,8 @@ class Components:
         (``progress`` hears the indexer's events while it builds)."""
         with self._lock:
             if self._retriever is None and self._retriever_problem is None:
+                from assistant.rag.store import EmbedderMismatchError
+
                 try:
                     from assistant.rag import Retriever, ensure_index
 
@@ -192,12 +197,48 @@ class Components:
                         self.notices.append(Notice("built the document index"))
                     self._retriever = Retriever.open(self.settings, embedder=self._embedder)
                     self._retriever_problem = ""
+                except EmbedderMismatchError as exc:
+                    self.index_mismatch, self._retriever_problem = exc, str(exc)
+                    self.notices.append(Notice(f"{exc} (answering without sources)", "warning"))
                 except (AssistantError, OSError) as exc:
                     self._retriever_problem = _reason(exc)
                     self.notices.append(
                         Notice(f"retrieval unavailable: {self._retriever_problem}", "warning")
                     )
+            elif (
+                self.rebuild is not None
+                and self.rebuild.running
+                and not any(n.text.startswith(WAITING) for n in self.notices)
+            ):
+                self.notices.append(self.rebuild.waiting_notice())
             return self._retriever
+
+    def rebuild_index(
+        self,
+        progress: Callable[[ProgressEvent], None] | None,
+        on_end: Callable[[Literal["done", "failed"], str], object],
+    ) -> bool:
+        """Rebuild an index another embedder built, in a background thread; False when there
+        is nothing to rebuild. ``on_end(state, detail)``: "done" or "failed", and why."""
+        with self._lock:
+            mismatch = self.index_mismatch
+            if mismatch is None or (self.rebuild is not None and self.rebuild.running):
+                return False
+            self.notices = [n for n in self.notices if not n.text.startswith(str(mismatch))]
+            self.notices.append(rebuilding_notice(mismatch))
+
+            def done(retriever: Retriever | None, problem: str, summary: str) -> None:
+                with self._lock:
+                    self._retriever, self._retriever_problem = retriever, problem
+                    if retriever is not None:
+                        self.index_mismatch = None
+                on_end("done" if retriever is not None else "failed", problem or summary)
+
+            self._retriever_problem = WAITING
+            self.rebuild = IndexRebuild(
+                self.settings, embedder=self._embedder, progress=progress, on_done=done
+            ).start()
+            return True
 
     # ------------------------------------------------------------------ tools
     def tools(self) -> ToolHub | None:
@@ -243,7 +284,7 @@ class Components:
         """Document file names as the file lookup's paths give them, for the router."""
         with self._lock:
             if self._known_files is None:
-                self._known_files = _walk_files(self.settings.documents)
+                self._known_files = document_files(self.settings.documents)
             return self._known_files
 
     # ------------------------------------------------------------------ history
@@ -265,25 +306,3 @@ class Components:
             if self._history is not None:
                 self._history.close()
             self._tools = self._retriever = self._history = None
-
-
-def _walk_files(documents: list[Path]) -> list[str]:
-    """Files as the file lookup names them: relative to its root, or, when it serves
-    several, prefixed with the root's name."""
-    try:
-        from assistant.tools.config import file_lookup_roots
-
-        roots = file_lookup_roots(list(documents))
-    except ImportError:  # pragma: no cover - the tools package is part of the project
-        return []
-    found: list[str] = []
-    for root_name, root in roots.items():
-        prefix = Path(root_name) if len(roots) > 1 else Path()
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith("."):
-                    found.append(str(prefix / (Path(folder) / name).relative_to(root)))
-                    if len(found) >= MAX_KNOWN_FILES:
-                        return found
-    return found

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # skipped: nothing to load (a stand-in retriever brings no embedder)
 StageState = Literal["running", "done", "failed", "skipped"]
 LOAD_STAGES = ("model", "embedder", "index", "tools")  # in the order they load
+# Runs on after the chat opened (an index another embedder built, rebuilt in the background).
+REBUILD_STAGE = "index rebuild"
 PROGRESS_INTERVAL_S = 0.2  # progress within a stage is reported at most this often
 
 
@@ -76,7 +78,7 @@ def load_all(parts: Components, on_stage: StageCallback | None = None) -> None:
     the rest still load: the chat works with whatever loaded."""
     _run(parts, "model", "model", on_stage, lambda clock: _model(parts))
     _run(parts, "embedder", "embedding model", on_stage, lambda clock: _embedder(parts))
-    _run(parts, "index", "retrieval", on_stage, lambda clock: _index(parts, clock))
+    _run(parts, "index", "retrieval", on_stage, lambda clock: _index(parts, clock, on_stage))
     _run(parts, "tools", "tools", on_stage, lambda clock: _tools(parts))
     _run(parts, "history", "history", None, lambda clock: _history(parts))
 
@@ -116,9 +118,16 @@ def _embedder(parts: Components) -> Outcome:
     return ("failed", problem) if problem else ("skipped", "")
 
 
-def _index(parts: Components, clock: StageClock) -> Outcome:
+def _index(parts: Components, clock: StageClock, on_stage: StageCallback | None) -> Outcome:
     if parts.retriever(progress=_index_progress(clock)) is not None:
         return "done", ""
+    mismatch = parts.index_mismatch
+    if mismatch is not None:
+        # The chat opens without retrieval; the rebuild reports as a stage of its own.
+        rebuild = StageClock(REBUILD_STAGE, on_stage)
+        if parts.rebuild_index(_index_progress(rebuild), rebuild.finish):
+            return "failed", f"built with {mismatch.built_with}: rebuilding"
+        rebuild.finish("failed", "not started")
     return "failed", parts.retriever_problem
 
 

@@ -22,6 +22,7 @@ from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from assistant.chat.loading import REBUILD_STAGE
 from assistant.tui import commands
 from assistant.tui.approval_gate import ApprovalGate
 from assistant.tui.conversation_actions import ConversationActions
@@ -31,7 +32,7 @@ from assistant.tui.turn_runner import TurnRunner
 from assistant.tui.widgets.answer_block import AnswerBlock
 from assistant.tui.widgets.cards import NoticeLine, UserMessage
 from assistant.tui.widgets.chat_input import ChatInput
-from assistant.tui.widgets.header import StatusHeader
+from assistant.tui.widgets.header import StatusHeader, rebuild_ended
 from assistant.tui.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
@@ -158,7 +159,12 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
 
     def _stage_reported(self, stage: LoadStage) -> None:
         """Loader thread: a stage started, progressed or ended; the header shows it."""
-        self._from_loader(self.header.show_stage, stage)
+        self._from_loader(self._stage_heard, stage)
+
+    def _stage_heard(self, stage: LoadStage) -> None:
+        self.header.show_stage(stage)
+        if stage.name == REBUILD_STAGE and stage.state in ("done", "failed"):
+            self.show_notice(*rebuild_ended(stage))
 
     def _from_loader(self, callback: Callable[..., Any], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the app has already exited

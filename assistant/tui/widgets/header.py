@@ -1,5 +1,6 @@
 """One-line header: model, whether it is the bundled fallback, and what the app is doing —
-while the session loads, each stage (model, embedder, index, tools) with its progress and time.
+while the session loads, each stage (model, embedder, index, tools) with its progress and time;
+after it, work that goes on in the background (an index rebuild) the same way.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def stage_text(
     return " ".join(parts)
 
 
+def rebuild_ended(stage: LoadStage) -> tuple[str, str]:
+    """The notice (text, level) for the end of a background index rebuild."""
+    if stage.state == "done":
+        return f"index rebuilt ({stage.detail}): answers cite sources again", "info"
+    return f"rebuilding the index failed: {stage.detail}", "error"
+
+
 class StatusHeader(Widget):
     model_name: reactive[str] = reactive("…")
     fallback: reactive[bool] = reactive(False)
@@ -44,11 +52,28 @@ class StatusHeader(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._stages: dict[str, tuple[LoadStage, float]] = {}  # name → (latest, heard at)
+        # Stages that outlive loading (not in LOAD_STAGES), shown while they run.
+        self._background: dict[str, tuple[LoadStage, float]] = {}
 
     def show_stage(self, stage: LoadStage) -> None:
-        """Record the latest report of a loading stage (shown until clear_stages)."""
-        self._stages[stage.name] = (stage, time.monotonic())
+        """Record the latest report of a loading stage (shown until clear_stages), or of a
+        background one (shown until it ends)."""
+        if stage.name in LOAD_STAGES:
+            self._stages[stage.name] = (stage, time.monotonic())
+        elif stage.state == "running":
+            self._background[stage.name] = (stage, time.monotonic())
+        else:
+            self._background.pop(stage.name, None)
         self.refresh()
+
+    @property
+    def background_text(self) -> str:
+        """The running background stages, e.g. "index rebuild … 12/40 files 3.0 s"."""
+        now = time.monotonic()
+        return " · ".join(
+            stage_text(stage, name, now - heard_at)
+            for name, (stage, heard_at) in self._background.items()
+        )
 
     def clear_stages(self) -> None:
         self._stages.clear()
@@ -65,9 +90,11 @@ class StatusHeader(Widget):
             return ""
         now = time.monotonic()
         shown = []
-        for name in (*LOAD_STAGES, *(n for n in self._stages if n not in LOAD_STAGES)):
+        for name in LOAD_STAGES:
             stage, heard_at = self._stages.get(name, (None, now))
             shown.append(stage_text(stage, name, now - heard_at, compact=compact))
+        if self._background:
+            shown.append(self.background_text)
         return " · ".join(shown)
 
     def render(self) -> Content:
@@ -84,6 +111,8 @@ class StatusHeader(Widget):
         if self.tokens_per_s > 0:
             last = "" if self.status == "generating" else " (last answer)"
             parts.append(f"  {self.tokens_per_s:.1f} tok/s{last}")
+        if self._background:
+            parts.append(f"  · {self.background_text}")
         return join(*parts)
 
     def _render_loading(self) -> Content:
