@@ -6,7 +6,11 @@ the old index. Tiny model, two tiny embedders, real stdio tool servers, every pa
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,13 @@ from assistant.rag import Indexer, IndexStore
 from assistant.rag.store import EmbedderMismatchError
 from assistant.settings import Settings
 from tests.chat_support import chat_settings, of_type, write_docs
-from tests.rag_support import other_tiny_embedder_path, tiny_embedder, tiny_embedder_path
+from tests.rag_support import (
+    REPO_ROOT,
+    other_tiny_embedder_path,
+    rag_settings,
+    tiny_embedder,
+    tiny_embedder_path,
+)
 
 
 def _index_with_first_embedder(tmp_path: Path, tiny_model_dir: Path) -> Settings:
@@ -113,3 +123,41 @@ def test_a_failed_rebuild_keeps_the_old_index_and_says_why(
         assert session.parts.retriever() is None
     finally:
         session.close()
+
+
+@pytest.mark.slow
+def test_a_killed_rebuild_leaves_the_old_index_whole(tmp_path: Path) -> None:
+    """`assistant index rebuild` for another embedder, SIGKILLed once it holds the writer lock
+    (at a few moments of its work): the old generation stays live and consistent; a rebuild
+    that runs to the end switches the index to the configured model."""
+    from tests.test_rag_crash import _env, _wait_for_lock
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(12):
+        text = "\n\n".join(f"Note {n} paragraph {p}: beam search and attention." for p in range(8))
+        (docs / f"note{n:02d}.md").write_text(text + "\n", encoding="utf-8")
+    index = tmp_path / "index"
+    Indexer(rag_settings(index), embedder=tiny_embedder()).add([docs])
+    before = IndexStore.open(index)
+    env = _env() | {"ASSISTANT_EMBED_MODEL": str(other_tiny_embedder_path())}
+    command = [sys.executable, "-m", "assistant", "index", "rebuild", "--index", str(index)]
+    kept = 0
+    for delay in (0.0, 0.05, 0.15, 0.6):
+        proc = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
+        _wait_for_lock(proc.pid, lambda p=proc: p.poll() is None, index)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        after = IndexStore.open(index)  # verifies vectors, rows and postings agree
+        if after.model == before.model:  # killed before its one commit: nothing changed
+            kept += 1
+            assert (after.generation, after.count) == (before.generation, before.count)
+        else:  # it finished first: the whole new index, nothing of the old
+            assert after.model == str(other_tiny_embedder_path()) and after.count == before.count
+        after.close()
+    assert kept  # at least the kill right after it took the lock came before its commit
+    done = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rebuilt = IndexStore.open(index)
+    assert rebuilt.model == str(other_tiny_embedder_path()) and rebuilt.count == before.count
