@@ -94,3 +94,27 @@ def test_missing_index_and_model_mismatch_messages(tmp_path: Path) -> None:
         match="the configured embedder is all-MiniLM-L6-v2: run `assistant index rebuild`",
     ):
         Retriever.open(rag_settings(tmp_path / "index", embed_model="all-MiniLM-L6-v2"))
+
+
+def test_sources_name_the_folder_each_passage_came_from(tmp_path: Path) -> None:
+    """Several folders: each passage is cited under its own folder's name; two folders of
+    the same name are told apart by their absolute paths (as the course search names them)."""
+    notes = write_sample_folder(tmp_path / "a")
+    corpus = tmp_path / "b" / "corpus"
+    corpus.mkdir(parents=True)
+    (corpus / "beam.md").write_text("# Beam\n\nBeam search keeps the best partial sequences.\n")
+    twin = tmp_path / "c" / "notes"
+    twin.mkdir(parents=True)
+    (twin / "twin.txt").write_text("Warsaw twin note.\n")
+    settings = rag_settings(tmp_path / "index")
+    Indexer(settings, embedder=tiny_embedder()).add([notes, corpus])
+    retriever = Retriever.open(settings, embedder=tiny_embedder())
+    found = {p.path: p.source for p in retriever.search("beam search", k=10, mode="lexical")}
+    assert found[str(corpus / "beam.md")].startswith("corpus/beam.md:")
+    assert found[str(notes / "decoding.md")].startswith("notes/decoding.md:")
+    Indexer(settings, embedder=tiny_embedder()).add([twin])
+    assert retriever.refresh()
+    (hit,) = retriever.search("twin", k=1, mode="lexical")
+    assert hit.source == f"{twin / 'twin.txt'}:1-1"
+    (beam,) = retriever.search("partial sequences best", k=1, mode="lexical")
+    assert beam.source.startswith("corpus/beam.md:")
