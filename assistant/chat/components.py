@@ -229,6 +229,9 @@ class Components:
 
             def done(retriever: Retriever | None, problem: str, summary: str) -> None:
                 with self._lock:
+                    if self.rebuild is None and retriever is not None:  # closed meanwhile
+                        retriever.close()
+                        return
                     self._retriever, self._retriever_problem = retriever, problem
                     if retriever is not None:
                         self.index_mismatch = None
@@ -306,3 +309,4 @@ class Components:
             if self._history is not None:
                 self._history.close()
             self._tools = self._retriever = self._history = None
+            self.rebuild = None  # a rebuild still running hands its retriever back unused
