@@ -10,15 +10,13 @@ start.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from assistant.errors import SettingsError
@@ -30,6 +28,7 @@ from mcp_servers.course_search.errors import CourseSearchError
 from mcp_servers.course_search.readable import passage_text, search_text
 from mcp_servers.course_search.records import MAX_K
 from mcp_servers.logging_setup import configure_stderr_logging
+from mcp_servers.tool_result import tool_result
 from mcp_servers.transport import add_transport_arguments, serve
 
 SERVER_NAME = "course-search"
@@ -95,14 +94,18 @@ def build_server(settings: Settings) -> MCPServer:
         k: Annotated[int, _K_SCHEMA] = 5,
         mode: Annotated[str, _MODE_SCHEMA] = "fused",
     ) -> Annotated[CallToolResult, SearchResultModel]:
-        return _call(SearchResultModel, search_text, index.search, query, k, mode)
+        return tool_result(
+            SearchResultModel, search_text, CourseSearchError, index.search, query, k, mode
+        )
 
     @server.tool(annotations=_READ_ONLY)
     def read_passage(source: str) -> Annotated[CallToolResult, PassageModel]:
         """The full text of one indexed passage, by the `source` a search hit gave
         (e.g. "corpus/decoding.md:29-31"), as stored in the index, with its heading and
         page. A range inside a passage returns that passage."""
-        return _call(PassageModel, passage_text, index.read_passage, source)
+        return tool_result(
+            PassageModel, passage_text, CourseSearchError, index.read_passage, source
+        )
 
     return server
 
@@ -115,20 +118,6 @@ def _search_description(modes: str) -> str:
         "default). Each hit has its source 'folder/file:start-end' (pass it to read_passage), "
         "the document's path, lines, page (PDFs), scores and text (long passages cut; "
         "`truncated` says so)."
-    )
-
-
-def _call(
-    model: type[BaseModel], render: Callable[[Any], str], method: Any, *arguments: Any
-) -> CallToolResult:
-    """Run a search method; a refusal becomes an MCP tool error naming its reason."""
-    try:
-        result = method(*arguments)
-    except CourseSearchError as error:
-        raise ToolError(str(error)) from None
-    structured = model.model_validate(dataclasses.asdict(result)).model_dump(mode="json")
-    return CallToolResult(
-        content=[TextContent(type="text", text=render(result))], structured_content=structured
     )
 
 

@@ -9,15 +9,13 @@ text content for people (``readable``). Every ``SandboxError`` becomes a tool er
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
 from mcp_servers import package_version
@@ -31,6 +29,7 @@ from mcp_servers.file_lookup.readable import (
 from mcp_servers.file_lookup.records import DEFAULT_LIMITS, SandboxLimits
 from mcp_servers.file_lookup.roots import RootSet, name_roots, parse_root_spec
 from mcp_servers.logging_setup import configure_stderr_logging
+from mcp_servers.tool_result import tool_result
 from mcp_servers.transport import add_transport_arguments, serve
 
 SERVER_NAME = "file-lookup"
@@ -113,7 +112,9 @@ def build_server(
         listed as such and never followed. Long listings are cut and marked `truncated`.
         With several roots, paths start with a root's name and "." lists the roots.
         """
-        return _call(ListingModel, listing_text, roots.list_files, path, pattern, recursive)
+        return tool_result(
+            ListingModel, listing_text, SandboxError, roots.list_files, path, pattern, recursive
+        )
 
     @server.tool(annotations=_READ_ONLY)
     def read_file(
@@ -125,8 +126,14 @@ def build_server(
         prefixed with its number and a tab. Output is capped in size (`truncated` says so);
         continue with a later `start_line`. Binary and very large files are refused.
         """
-        return _call(
-            FileContentModel, file_content_text, roots.read_file, path, start_line, end_line
+        return tool_result(
+            FileContentModel,
+            file_content_text,
+            SandboxError,
+            roots.read_file,
+            path,
+            start_line,
+            end_line,
         )
 
     @server.tool(annotations=_READ_ONLY)
@@ -138,13 +145,21 @@ def build_server(
         The query is literal text (no regex, no wildcards), compared case-insensitively.
         `glob` limits the files searched (e.g. "*.md"). Returns path, line number and line.
         """
-        return _call(SearchResultModel, search_text, roots.search_files, query, glob, max_results)
+        return tool_result(
+            SearchResultModel,
+            search_text,
+            SandboxError,
+            roots.search_files,
+            query,
+            glob,
+            max_results,
+        )
 
     @server.tool(annotations=_READ_ONLY)
     def file_info(path: str) -> Annotated[CallToolResult, FileInfoModel]:
         """Type, size and modification time of a file or directory under the root; for
         text files also the number of lines."""
-        return _call(FileInfoModel, file_info_text, roots.file_info, path)
+        return tool_result(FileInfoModel, file_info_text, SandboxError, roots.file_info, path)
 
     return server
 
@@ -160,20 +175,6 @@ def _instructions(roots: RootSet) -> str:
         f"Read-only access to the files under {len(roots.roots)} root directories: {names}. "
         "Every path starts with a root's name (e.g. 'NAME/notes.md'); list_files on '.' "
         "lists the roots, and search_files searches all of them."
-    )
-
-
-def _call(
-    model: type[BaseModel], render: Callable[[Any], str], method: Any, *arguments: Any
-) -> CallToolResult:
-    """Run a sandbox method; a refusal becomes an MCP tool error naming its reason."""
-    try:
-        result = method(*arguments)
-    except SandboxError as error:
-        raise ToolError(str(error)) from None
-    structured = model.model_validate(dataclasses.asdict(result)).model_dump(mode="json")
-    return CallToolResult(
-        content=[TextContent(type="text", text=render(result))], structured_content=structured
     )
 
 
