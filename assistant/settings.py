@@ -73,7 +73,11 @@ class Settings(BaseModel):
     )
 
     # Retrieval
-    embed_model: str = Field("all-MiniLM-L6-v2", description="sentence-transformers id or path")
+    embed_model: str = Field(
+        "multilingual-e5-small-q4",
+        description="multilingual-e5-small-q4 (bundled, multilingual), all-MiniLM-L6-v2 "
+        "(bundled, English), or a sentence-transformers id or path",
+    )
     embed_threads: int = Field(1, ge=1, le=256)
     documents: list[Path] = Field(default_factory=default_documents)
     chunk_tokens: int = Field(200, ge=16, le=8192)
