@@ -2,8 +2,8 @@
 
     python benchmarks/index.py [--json] [--sizes 10000,100000] [--queries 200] [--repeats 1]
 
-1. Throughput: ``Indexer.add(corpus/)`` with all-MiniLM-L6-v2 against bare
-   ``SentenceTransformer.encode`` of exactly the chunks it produced (same threads, same batch
+1. Throughput: ``Indexer.add(corpus/)`` with the default embedder (``--model`` another)
+   against the bare model ``encode`` of exactly the chunks it produced (same threads, same batch
    size); the difference is the indexer's overhead (loading, chunking, SQLite, FAISS, commit).
 2. No-op re-index of 1,000 unchanged files (stat only; the model is never loaded).
 3. Search latency p50/p95 on synthetic indexes of each size (unit vectors, Zipf-distributed
@@ -50,7 +50,9 @@ class HashEmbedder:
     def offsets(self, text: str) -> list[tuple[int, int]]:
         return [m.span() for m in re.finditer(r"\S+", text)]
 
-    def encode(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+    def encode(
+        self, texts: list[str], *, kind: str = "passage", batch_size: int = 32
+    ) -> np.ndarray:
         rng = np.random.default_rng(len(texts))
         v = rng.normal(size=(len(texts), DIM)).astype(np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
@@ -72,19 +74,21 @@ def _settings(index: Path, **extra: Any) -> Any:
     return load_settings({"index_dir": index, **extra})
 
 
-def bench_throughput(tmp: Path, repeats: int, threads: int) -> dict[str, Any]:
+def bench_throughput(tmp: Path, repeats: int, threads: int, model: str) -> dict[str, Any]:
     from assistant.rag import Embedder, Indexer, IndexStore
     from assistant.rag.chunking import Chunk
 
-    embedder = Embedder("all-MiniLM-L6-v2", threads=threads)
+    embedder = Embedder(model, threads=threads)
     embedder.encode(["warm up the model"])
     encode = embedder.encode
     inside = [0.0]
 
-    def timed_encode(texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+    def timed_encode(
+        texts: list[str], *, kind: str = "passage", batch_size: int = 32
+    ) -> np.ndarray:
         start = time.perf_counter()
         try:
-            return encode(texts, batch_size=batch_size)
+            return encode(texts, kind=kind, batch_size=batch_size)  # type: ignore[arg-type]
         finally:
             inside[0] += time.perf_counter() - start
 
@@ -95,9 +99,8 @@ def bench_throughput(tmp: Path, repeats: int, threads: int) -> dict[str, Any]:
         inside[0] = 0.0
         embedder.encode = timed_encode  # type: ignore[method-assign]
         start = time.perf_counter()
-        report = Indexer(_settings(index, embed_threads=threads), embedder=embedder).add(
-            [REPO / "corpus"]
-        )
+        settings = _settings(index, embed_threads=threads, embed_model=model)
+        report = Indexer(settings, embedder=embedder).add([REPO / "corpus"])
         index_times.append(time.perf_counter() - start)
         embed_times.append(inside[0])
         embedder.encode = encode  # type: ignore[method-assign]
@@ -107,12 +110,13 @@ def bench_throughput(tmp: Path, repeats: int, threads: int) -> dict[str, Any]:
             Chunk(r.text, r.start_line, r.end_line, r.page, r.heading).embed_text for r in rows
         ]
         start = time.perf_counter()
-        embedder.encode(texts)  # bare sentence-transformers encode, same settings
+        embedder.encode(texts)  # bare model encode, same settings
         bare_times.append(time.perf_counter() - start)
         store.close()
     best = min(range(repeats), key=lambda i: index_times[i])
     t_index, t_bare = index_times[best], min(bare_times)
     return {
+        "model": embedder.model_id,
         "documents": len(report.added),
         "chunks": len(texts),
         "mean_words_per_chunk": round(sum(len(t.split()) for t in texts) / len(texts), 1),
@@ -248,7 +252,7 @@ def bench_search(tmp: Path, n: int, queries: int, hnsw_threshold: int) -> dict[s
     class _Precomputed:  # query embedding excluded: hand the retriever a ready vector
         current = qvecs[0]
 
-        def encode(self, texts: list[str]) -> np.ndarray:
+        def encode(self, texts: list[str], *, kind: str = "query") -> np.ndarray:
             return self.current[None, :]
 
     pre = _Precomputed()
@@ -271,6 +275,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=2, help="throughput repeats (min taken)")
     parser.add_argument("--threads", type=int, default=1, help="embedder threads")
+    parser.add_argument("--model", default=None, help="embedding model (default: the default)")
     parser.add_argument("--hnsw-threshold", type=int, default=50_000)
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
@@ -287,7 +292,10 @@ def main() -> int:
         tmp = Path(tmp_name)
         os.environ["ASSISTANT_HOME"] = str(tmp / "home")
         if not args.skip_throughput:
-            out["throughput"] = bench_throughput(tmp, args.repeats, args.threads)
+            from assistant.rag.embedder import DEFAULT_EMBED_MODEL
+
+            model = args.model or DEFAULT_EMBED_MODEL
+            out["throughput"] = bench_throughput(tmp, args.repeats, args.threads, model)
         out["noop_reindex"] = bench_noop(tmp)
         out["search"] = [
             bench_search(tmp, int(n), args.queries, args.hnsw_threshold)
