@@ -28,7 +28,7 @@ import numpy as np
 
 from assistant.errors import IndexStoreError
 from assistant.rag.bm25 import Postings
-from assistant.rag.lexical import lexical_tokens
+from assistant.rag.lexical import lexical_query_tokens
 
 MANIFEST = "manifest.json"
 LOCK_FILE = "lock"
@@ -259,7 +259,7 @@ class IndexStore:
 
     def search_lexical(self, query: str, n: int) -> list[tuple[int, float]]:
         """BM25 over words and CJK bigrams (see :mod:`assistant.rag.lexical`)."""
-        return self._postings.search(lexical_tokens(query), n)
+        return self._postings.search(lexical_query_tokens(query), n)
 
     def chunk_ids(self) -> list[int]:
         with self._lock:
