@@ -33,8 +33,9 @@ def embedding_relevance(embedder: Any) -> Relevance:
     def score(question: str, sentences: Sequence[str]) -> list[float]:
         if not sentences:
             return []
-        vectors = embedder.encode([question, *sentences])
-        return [max(0.0, float(v)) for v in vectors[1:] @ vectors[0]]
+        # Asymmetric models (e5) embed a question differently from the text that answers it.
+        query = embedder.encode([question], kind="query")[0]
+        return [max(0.0, float(v)) for v in embedder.encode(list(sentences)) @ query]
 
     return score
 
