@@ -7,6 +7,7 @@ Each command group lives in its own module exposing ``register(subparsers)``; ha
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -39,7 +40,9 @@ COMMAND_MODULES = [
 
 def add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
     group = parser.add_argument_group("global options")
-    if "--model" not in parser._option_string_actions:  # score's own --model repeats
+    # A command may have its own --model (score takes it several times): argparse refuses
+    # the second definition, and the command's stays.
+    with contextlib.suppress(argparse.ArgumentError):
         group.add_argument("--model", default=default, help="HF id, preset name or local directory")
     group.add_argument("--threads", type=int, default=default, help="torch threads (0 = auto)")
     group.add_argument(
