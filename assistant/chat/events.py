@@ -76,6 +76,8 @@ class PromptBudget:
     # and the same prompt without them (context-aware decoding's "question only" side).
     passages: tuple[ContextPassage, ...] = ()
     prompt_without_passages: str = ""
+    # The tool results as the prompt shows them (possibly cut), in prompt order.
+    tool_results: tuple[str, ...] = ()
 
     @property
     def available(self) -> int:

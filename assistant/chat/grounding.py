@@ -1,7 +1,11 @@
-"""What grounding gets from a chat turn: the question and the passages the prompt shows.
+"""What grounding gets from a chat turn: the question, the passages the prompt shows and the
+turn's tool results.
 
 The passages go in prompt order with their labels, so provenance's passage numbers are the
-prompt's ``[n]``. For context-aware decoding the same prompt without the passages is given.
+prompt's ``[n]``; the tool results follow (marked ``tool``: they outrank the passages, so an
+answer to "what is 2^100 / 7" copies the calculator's result rather than a sentence about
+logits, and they are never cited as a passage). For context-aware decoding the same prompt
+without the passages is given.
 """
 
 from __future__ import annotations
@@ -14,12 +18,19 @@ from assistant.core.relevance import Relevance
 def grounding_input(
     question: str, budget: PromptBudget, relevance: Relevance | None = None
 ) -> GroundingInput | None:
-    """None when the prompt holds no passage (grounding then leaves the model alone)."""
-    if not budget.passages:
+    """None when the prompt holds no passage and no tool result (grounding then leaves the
+    model alone)."""
+    passages = tuple(SourceText(p.source, p.text) for p in budget.passages)
+    tools = tuple(
+        SourceText(f"tool result {i}", text, first_line=1, tool=True)
+        for i, text in enumerate(budget.tool_results, start=1)
+        if text.strip()
+    )
+    if not passages and not tools:
         return None
     return GroundingInput(
         question=question,
-        sources=tuple(SourceText(p.source, p.text) for p in budget.passages),
+        sources=passages + tools,
         relevance=relevance,
         unconditional_prompt=budget.prompt_without_passages or None,
     )

@@ -175,6 +175,7 @@ def build_prompt(
         max_prompt_tokens=max_prompt_tokens or None,
         passages=tuple(builder.ranked_passages()),
         prompt_without_passages=builder.render(with_passages=False),
+        tool_results=tuple(builder.tools),
     )
 
 

@@ -34,6 +34,9 @@ MAX_INDEX_TOKENS = 8192  # passages beyond this many tokens are not copied from
 # Sentence weight = exp(SHARPNESS · relevance / best relevance): the best-matching sentence
 # outweighs an unrelated one e^SHARPNESS-fold, so the answer opens on the sentence that answers.
 SHARPNESS = 6.0
+# A tool result's sentences score this many times the best passage sentence: with a result on
+# the screen, the answer opens on it (e^SHARPNESS-fold over the best passage sentence).
+TOOL_RELEVANCE = 2.0
 RAMP = 2  # match length at which the copy gets its full strength
 MIN_START_WORDS = 3  # shorter sentences (captions, menu items) do not open answers
 # A sentence end counts as copied (for grounded_stop) after this many matched tokens.
@@ -58,6 +61,7 @@ class CopyIndex:
         self.sentence_weight: list[float] = []
         self.sentence_passage: list[int] = []
         self.labels: list[str] = []
+        self.tool: list[bool] = []  # per source: a tool's result (no passage number)
         self.positions: dict[int, list[int]] = {}
         self.starts: list[int] = []  # first positions of sentences that may open an answer
 
@@ -70,6 +74,7 @@ class CopyIndex:
     ) -> CopyIndex:
         index = cls()
         index.labels = [s.label for s in grounding.sources]
+        index.tool = [s.tool for s in grounding.sources]
         texts: list[str] = []
         pieces: list[tuple[int, SourceText, int, int, bool]] = []
         for number, source in enumerate(grounding.sources):
@@ -80,6 +85,10 @@ class CopyIndex:
             return index
         scores = _scores(grounding, texts)
         best = max(scores) if max(scores) > 0 else 1.0
+        scores = [
+            TOOL_RELEVANCE * best if grounding.sources[piece[0]].tool else score
+            for piece, score in zip(pieces, scores, strict=True)
+        ]
         previous_source = -1
         newlines: dict[int, list[int]] = {}  # per passage: offsets of its line breaks
         for sentence_no, ((number, source, start, end, structure), text) in enumerate(
@@ -301,7 +310,7 @@ class PassageCopyProcessor(LogitsProcessor):
             self._weight,
             self._match,
             source=self.index.labels[source],
-            passage=source + 1,
+            passage=None if self.index.tool[source] else source + 1,
             line=self.index.line[position],
         )
 

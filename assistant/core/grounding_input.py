@@ -14,11 +14,16 @@ _LABEL_LINE = re.compile(r":(\d+)(?:-\d+)?(?:\s|$)")
 @dataclass(frozen=True)
 class SourceText:
     """One passage as the prompt shows it: its label, its text, and the file line its text
-    starts on (read from labels such as ``notes.md:12-30`` when not given)."""
+    starts on (read from labels such as ``notes.md:12-30`` when not given).
+
+    ``tool`` marks a tool's result for this turn rather than a document passage: its sentences
+    outrank every passage sentence (the user asked for exactly that result), and tokens copied
+    from it carry no passage number (there is no source to cite or open)."""
 
     label: str
     text: str
     first_line: int | None = None
+    tool: bool = False
 
     @property
     def start_line(self) -> int:
@@ -30,7 +35,8 @@ class SourceText:
 
 @dataclass(frozen=True)
 class GroundingInput:
-    """What grounding needs from the caller: the question, the passages in prompt order, how
+    """What grounding needs from the caller: the question, the passages in prompt order
+    (then the turn's tool results, ``SourceText.tool``), how
     to score a sentence's relevance (word overlap when None), and for context-aware decoding
     the same prompt without the passages."""
 

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 PASSAGE_SHADES = 6  # passage n gets shade (n - 1) % 6 + 1; beyond six the shades repeat
 MODEL_CLASS = "token--model"
+TOOL_CLASS = "token--tool"  # copied from a tool's result (no passage number)
 PASSAGE_CLASSES = tuple(f"token--passage{i}" for i in range(1, PASSAGE_SHADES + 1))
-SOURCE_CLASSES = frozenset({MODEL_CLASS, *PASSAGE_CLASSES})
+SOURCE_CLASSES = frozenset({MODEL_CLASS, TOOL_CLASS, *PASSAGE_CLASSES})
 _LABEL_TAIL = re.compile(r":\d+(?:-\d+)?(?: \(page \d+\))?$")  # "notes.md:10-30 (page 2)"
 
 
@@ -33,7 +34,9 @@ def source_class(step: TokenStep) -> str | None:
     provenance = step.provenance
     if provenance is None:
         return None
-    return passage_class(provenance.passage or 1) if provenance.copied else MODEL_CLASS
+    if not provenance.copied:
+        return MODEL_CLASS
+    return TOOL_CLASS if provenance.passage is None else passage_class(provenance.passage)
 
 
 def copied_passages(steps: Iterable[TokenStep]) -> tuple[int, ...]:
@@ -46,6 +49,14 @@ def copied_passages(steps: Iterable[TokenStep]) -> tuple[int, ...]:
                 if s.provenance is not None and s.provenance.copied and s.provenance.passage
             }
         )
+    )
+
+
+def copied_from_tool(steps: Iterable[TokenStep]) -> bool:
+    """Whether any of these tokens was copied from a tool's result."""
+    return any(
+        s.provenance is not None and s.provenance.copied and s.provenance.passage is None
+        for s in steps
     )
 
 
@@ -68,6 +79,8 @@ def copied_from(provenance: Provenance, passage: Any = None) -> str:
     """ "copied from [n] path:line", or "the model's own" for a token not copied."""
     if not provenance.copied:
         return "the model's own (not copied from a passage)"
+    if provenance.passage is None:  # a tool's result, not a document
+        return f"copied from {provenance.source or 'a tool result'}"
     path = getattr(passage, "path", None) or _LABEL_TAIL.sub("", provenance.source or "")
     number = f"[{provenance.passage}] " if provenance.passage is not None else ""
     line = f":{provenance.line}" if provenance.line is not None else ""

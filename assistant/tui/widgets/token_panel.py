@@ -18,7 +18,9 @@ from textual.widgets.option_list import Option
 from assistant.tui.provenance_view import (
     MODEL_CLASS,
     SOURCE_CLASSES,
+    TOOL_CLASS,
     copied_from,
+    copied_from_tool,
     passage_class,
     probability_rows,
     source_class,
@@ -63,12 +65,16 @@ class TokenPanel(VerticalScroll):
     def _swatch(self, label: str, name: str) -> Content:
         return literal(f" {label} ", self.get_visual_style(name, partial=True))
 
-    def legend(self, colouring: str = "rank", copied: Sequence[int] = ()) -> Content:
+    def legend(
+        self, colouring: str = "rank", copied: Sequence[int] = (), from_tool: bool = False
+    ) -> Content:
         """What the colours mean (s switches between raw rank and source)."""
         if colouring == "source" and self._grounded():
             out = literal("token colour = source (s: by rank): copied from", "bold")
             for number in copied:
                 out = out + " " + self._swatch(f"[{number}]", passage_class(number))
+            if from_tool:
+                out = out + " " + self._swatch("a tool result", TOOL_CLASS)
             out = out + " " + self._swatch("the model's own", MODEL_CLASS)
             return out + literal("\nEnter on a copied token opens its passage.")
         if colouring == "source":
@@ -96,7 +102,8 @@ class TokenPanel(VerticalScroll):
         message: Any = self.message
         colouring = getattr(message, "colouring", "rank")
         copied = message.copied_passages() if message is not None else ()
-        self.query_one("#token-legend", Static).update(self.legend(colouring, copied))
+        from_tool = message is not None and copied_from_tool(message.steps)
+        self.query_one("#token-legend", Static).update(self.legend(colouring, copied, from_tool))
         chosen = self.query_one("#token-chosen", Static)
         fork = self.query_one("#fork-options", OptionList)
         fork.clear_options()
