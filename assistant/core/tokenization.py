@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from assistant.core.tokens import _byte_decoder
+from assistant.core.tokens import byte_decoder
 from assistant.errors import UsageError
 
 MAX_TOKENIZE_CHARS = 1_000_000  # a bound on work per call (a whole book is ~ 1 MB)
@@ -96,7 +96,7 @@ def token_bytes(tokenizer: Any, token_id: int) -> bytes:
     """The bytes a token stands for: GPT-2's byte-level spelling mapped back to bytes; for a
     tokenizer that is not byte-level, the UTF-8 of its decoded text."""
     piece = tokenizer.convert_ids_to_tokens(token_id)
-    table = _byte_decoder()
+    table = byte_decoder()
     if isinstance(piece, str) and piece and all(ch in table for ch in piece):
         return bytes(table[ch] for ch in piece)
     return str(tokenizer.decode([token_id], skip_special_tokens=False)).encode("utf-8")

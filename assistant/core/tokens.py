@@ -10,7 +10,7 @@ from assistant.core.types import TokenProb
 
 
 @lru_cache(maxsize=1)
-def _byte_decoder() -> dict[str, int]:
+def byte_decoder() -> dict[str, int]:
     """Inverse of GPT-2's byte→printable-character table (byte-level BPE token spelling):
     printable Latin-1 bytes map to themselves, the other bytes to code points from 256 up."""
     printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAC + 1), *range(0xAE, 0xFF + 1)]
@@ -54,7 +54,7 @@ class TokenTexts:
         if "\ufffd" not in text:
             return text
         piece = self.tokenizer.convert_ids_to_tokens(token_id)
-        decoder = _byte_decoder()
+        decoder = byte_decoder()
         if isinstance(piece, str) and all(ch in decoder for ch in piece):
             raw = bytes(decoder[ch] for ch in piece)
             return raw.decode("utf-8", errors="backslashreplace")

@@ -14,8 +14,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from assistant.tui.safe_text import literal
-from assistant.tui.widgets.pipeline_view import PipelineView, quoted
+from assistant.tui.safe_text import literal, quoted
+from assistant.tui.widgets.pipeline_view import PipelineView
 
 if TYPE_CHECKING:
     from assistant.core.decoding import DecodingSettings

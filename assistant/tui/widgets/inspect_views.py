@@ -9,8 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from assistant.tui.safe_text import join
-from assistant.tui.widgets.token_panel import shown
+from assistant.tui.safe_text import join, quoted
 
 if TYPE_CHECKING:
     from assistant.core.types import Generation, TokenProb
@@ -23,11 +22,11 @@ class ProbsView(Static):
         rows: list[tuple[str, str] | str] = [("rank  prob     logprob  token", "bold")]
         for rank, prob in enumerate(top, 1):
             rows.append(f"\n{rank:>4} {prob.prob:8.3%} {prob.logprob:8.3f}  ")
-            rows.append(shown(prob.text))
+            rows.append(quoted(prob.text))
         super().__init__(join(*rows))
         self.text = text
         self.top = list(top)
-        self.border_title = "next token after " + shown(text[-40:])
+        self.border_title = "next token after " + quoted(text[-40:])
 
 
 class CompareView(Horizontal):

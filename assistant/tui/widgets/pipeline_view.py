@@ -9,18 +9,12 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.widgets import Static
 
-from assistant.tui.safe_text import join, literal, sanitize
+from assistant.tui.safe_text import join, literal, quoted
 
 if TYPE_CHECKING:
     from assistant.core.pipeline_explain import PipelineExplanation, PipelineStage
 
 SHOWN_PER_STAGE = 8
-
-
-def quoted(token_text: str) -> str:
-    """A token in quotes, so leading spaces and newlines are visible (as the token panel
-    shows them; not imported from it, which imports the answer widget that opens this)."""
-    return "'" + sanitize(token_text.replace("\n", "\\n")) + "'"
 
 
 def stage_rows(number: int, stage: PipelineStage, chosen_id: int | None) -> Content:

@@ -25,16 +25,11 @@ from assistant.tui.provenance_view import (
     probability_rows,
     source_class,
 )
-from assistant.tui.safe_text import join, literal, sanitize
+from assistant.tui.safe_text import join, literal, quoted
 from assistant.tui.widgets.assistant_message import BEYOND, RANK_BUCKETS
 
 if TYPE_CHECKING:
     from assistant.core.types import TokenProb, TokenStep
-
-
-def shown(token_text: str) -> str:
-    """A token in quotes, so leading spaces and newlines are visible (shown as \\n)."""
-    return "'" + sanitize(token_text.replace("\n", "\\n")) + "'"
 
 
 def prob_table(title: str, top: Sequence[TokenProb], chosen_id: int | None) -> Content:
@@ -44,7 +39,7 @@ def prob_table(title: str, top: Sequence[TokenProb], chosen_id: int | None) -> C
     for rank, prob in enumerate(top, 1):
         mark = "▶" if prob.token_id == chosen_id else " "
         rows.append(f"\n{mark}{rank:>2} {prob.prob:7.2%} {prob.logprob:7.2f}  ")
-        rows.append(shown(prob.text))
+        rows.append(quoted(prob.text))
     return join(*rows)
 
 
@@ -123,7 +118,7 @@ class TokenPanel(VerticalScroll):
             prob_table(title, step.top_processed, step.token_id)
         )
         fork.add_options(
-            Option(literal(f"{p.prob:6.2%} {shown(p.text)}"), id=str(p.token_id))
+            Option(literal(f"{p.prob:6.2%} {quoted(p.text)}"), id=str(p.token_id))
             for p in step.top
             if p.token_id != step.token_id
         )
@@ -131,7 +126,7 @@ class TokenPanel(VerticalScroll):
             fork.highlighted = 0
 
     def _probabilities(self, step: TokenStep, message: Any) -> Content:
-        head = join((f"token {step.index + 1}: ", "bold"), shown(step.token or step.text))
+        head = join((f"token {step.index + 1}: ", "bold"), quoted(step.token or step.text))
         provenance = step.provenance
         if provenance is None:  # grounding off: raw and processed, as always
             return head + join(
@@ -149,11 +144,11 @@ class TokenPanel(VerticalScroll):
 
     def show_lookup(self, text: str, rows: Sequence[tuple[str, float, int]]) -> None:
         """rows: (token text, logprob, raw rank) for each token of the typed text."""
-        parts: list[tuple[str, str] | str] = [(f"{shown(text)}:", "bold")]
+        parts: list[tuple[str, str] | str] = [(f"{quoted(text)}:", "bold")]
         total = 0.0
         for token_text, logprob, rank in rows:
             total += logprob
-            parts.append(f"\n  {shown(token_text)} p={pow(2.718281828459045, logprob):.3%}")
+            parts.append(f"\n  {quoted(token_text)} p={pow(2.718281828459045, logprob):.3%}")
             parts.append(f" rank {rank}")
         if len(rows) > 1:
             parts.append(f"\n  all {len(rows)} tokens: log p {total:.2f}")
