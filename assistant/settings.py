@@ -55,7 +55,21 @@ class Settings(BaseModel):
     # Language model
     model: str = Field("gpt2", description="HF id, preset name or local directory")
     allow_fallback: bool = Field(True, description="use the bundled model if `model` fails")
-    torch_threads: int = Field(0, ge=0, le=256, description="0 = choose automatically")
+    offline: bool = Field(
+        False, description="never contact the model hub (as HF_HUB_OFFLINE=1): no download offers"
+    )
+    torch_threads: int = Field(
+        0, ge=0, le=256, description="> 0: every phase uses exactly this many (0 = by phase)"
+    )
+    prefill_threads: int = Field(
+        0, ge=0, le=256, description="most threads for reading a prompt (0 = every free core)"
+    )
+    decode_threads: int = Field(
+        0, ge=0, le=256, description="most threads for each new token (0 = 1, measured fastest)"
+    )
+    forward: Literal["auto", "hf", "lean"] = Field(
+        "auto", description="the model's forward: lean GPT-2 where it applies, or HF's own"
+    )
     quantize: Literal["none", "int8"] = "none"
     truncate_prompt: bool = Field(True, description="left-truncate prompts that do not fit")
     max_prompt_tokens: int = Field(

@@ -82,10 +82,14 @@ def test_prompt_over_the_context_never_reaches_the_model(
     real_stream = engine.stream
 
     def spy(
-        prompt: str, settings: Any = None, stop_event: Any = None, grounding: Any = None
+        prompt: str,
+        settings: Any = None,
+        stop_event: Any = None,
+        grounding: Any = None,
+        cache_key: Any = None,
     ) -> Any:
         seen.append(engine.count_tokens(prompt))
-        return real_stream(prompt, settings, stop_event, grounding)
+        return real_stream(prompt, settings, stop_event, grounding, cache_key)
 
     monkeypatch.setattr(engine, "stream", spy)
     for n in (8, 40, 70):

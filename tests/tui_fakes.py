@@ -174,6 +174,7 @@ class FakeSession:
         self.holding = threading.Event()  # set while a "hold" turn waits
         self.turns: list[tuple[str, DecodingSettings | None]] = []
         self._branch = ConversationBranch(lambda: self.history)
+        self.prefix_key = "fake-session"
 
     @property
     def conversation_id(self) -> int | None:

@@ -23,14 +23,21 @@ log = logging.getLogger(__name__)
 
 
 def stream_answer(
-    record: TurnRecord, engine: Engine, stop: threading.Event, relevance: Relevance | None
+    record: TurnRecord,
+    engine: Engine,
+    stop: threading.Event,
+    relevance: Relevance | None,
+    cache_key: str | None = None,
 ) -> Iterator[ChatEvent]:
-    """Yield TokenGenerated per step; the answer, finish reason and timings go on ``record``."""
+    """Yield TokenGenerated per step; the answer, finish reason and timings go on ``record``.
+    ``cache_key`` keeps the KV cache for the conversation's next decode (regenerate, fork)."""
     assert record.budget is not None
     prompt = record.budget.prompt
     grounding = grounding_input(record.text, record.budget, relevance)
     stream = timed(
-        record, "generation", lambda: engine.stream(prompt, record.decoding, stop, grounding)
+        record,
+        "generation",
+        lambda: engine.stream(prompt, record.decoding, stop, grounding, cache_key=cache_key),
     )
     if stream.truncated_prompt_tokens:  # the budget was wrong: never feed a cut prompt
         raise TurnFailed("prompt", "internal error: the budgeted prompt did not fit")
@@ -48,6 +55,8 @@ def stream_answer(
     # a stop string is shown a little later, which ttft includes).
     if stream.first_token_seconds is not None:
         record.timing["prefill"] = stream.first_token_seconds
+    record.reused_prompt_tokens = stream.reused_prompt_tokens
+    record.precision = stream.precision
     record.answer = generation.text
     record.finish_reason = "cancelled" if stop.is_set() else generation.finish_reason
     record.model = engine.name

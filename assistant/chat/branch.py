@@ -106,6 +106,7 @@ class ConversationBranch:
             decoding=settings.to_dict(),
             seed=settings.seed,
             tokens=[step.to_dict() for step in steps],
+            budget=original.budget,  # the same prompt: a fork of this fork needs it too
             finish_reason=finish_reason,
         )
         self.branch_from(stored)

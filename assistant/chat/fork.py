@@ -51,11 +51,13 @@ def fork_steps(
     token_id: int,
     settings: DecodingSettings,
     stop_event: threading.Event | None = None,
+    cache_key: str | None = None,
 ) -> Iterator[TokenStep]:
     """Yield the alternative step at ``index``, then the model's continuation after it.
 
     The new answer is ``steps[:index]`` + these steps; continuation indices follow on, and the
-    continuation's length is what remains of ``settings.max_new_tokens``.
+    continuation's length is what remains of ``settings.max_new_tokens``. With the answer's
+    ``cache_key`` only the ids after the kept prompt (and shared answer start) are fed.
     """
     if not 0 <= index < len(steps):
         raise UsageError(f"fork: no token at position {index}")
@@ -65,7 +67,8 @@ def fork_steps(
     remaining = settings.max_new_tokens - index - 1
     if remaining < 1 or (stop_event is not None and stop_event.is_set()):
         return
-    stream = engine.stream(prefix, settings.replace(max_new_tokens=remaining), stop_event)
+    limited = settings.replace(max_new_tokens=remaining)
+    stream = engine.stream(prefix, limited, stop_event, cache_key=cache_key)
     for offset, step in enumerate(stream, start=index + 1):
         yield dataclasses.replace(step, index=offset)
 
@@ -81,12 +84,14 @@ def fork_events(
     *,
     message_id: int | None,
     stop_event: threading.Event,
+    cache_key: str | None = None,
 ) -> Iterator[ChatEvent]:
     """The fork as a turn's events: TokenGenerated per new step, then TurnDone with the
     stored fork's id (None when answer ``message_id`` is not stored), or TurnError."""
     new_steps = list(steps[:index])
     try:
-        for step in fork_steps(engine, prompt, steps, index, token_id, settings, stop_event):
+        forked = fork_steps(engine, prompt, steps, index, token_id, settings, stop_event, cache_key)
+        for step in forked:
             new_steps.append(step)
             yield TokenGenerated(step)
     except AssistantError as exc:

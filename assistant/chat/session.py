@@ -18,6 +18,7 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,9 @@ class ChatSession:
         self.last_turn: TurnRecord | None = None  # everything the latest turn gathered
         self.relevance: Relevance | None = None  # grounding's sentence scorer (see _relevance)
         self.router = TurnRouter(self.parts)
+        # The engine keeps this conversation's last KV cache under this key (see
+        # core/prefix_store.py); a new or reopened conversation drops it.
+        self.prefix_key = f"chat-{uuid.uuid4().hex[:12]}"
 
     # ------------------------------------------------------------------ lifecycle
     def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
@@ -123,10 +127,17 @@ class ChatSession:
         return self._branch.conversation_id
 
     def new_conversation(self) -> None:
+        self._forget_prefix()
         self._branch.reset()
 
     def open_conversation(self, conversation_id: int) -> list[Message]:
+        self._forget_prefix()
         return self._branch.open(conversation_id)
+
+    def _forget_prefix(self) -> None:
+        engine = self.parts.engine_if_loaded
+        if engine is not None:
+            engine.forget_prefix(self.prefix_key)
 
     def branch_from(self, message_id: int) -> None:
         self._branch.branch_from(message_id)
@@ -202,6 +213,7 @@ class ChatSession:
             decoding,
             message_id=message_id,
             stop_event=stop,
+            cache_key=self.prefix_key,
         )
 
     def _stage(
@@ -248,7 +260,8 @@ class ChatSession:
         if stop.is_set():  # cancelled before the model started: store the question anyway
             record.finish_reason, record.model = "cancelled", engine.name
         else:
-            yield from stream_answer(record, engine, stop, self._relevance(record))
+            relevance = self._relevance(record)
+            yield from stream_answer(record, engine, stop, relevance, self.prefix_key)
         message_id = self._stage(record, "history", lambda: self._branch.store_turn(record))
         record.timing["total"] = time.perf_counter() - started
         yield TurnDone(message_id, record.answer, record.finish_reason, dict(record.timing))

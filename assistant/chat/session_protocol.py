@@ -32,6 +32,8 @@ class ChatSessionLike(Protocol):
     @property
     def conversation_id(self) -> int | None: ...
 
+    prefix_key: str  # the engine keeps this conversation's last KV cache under it
+
     def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
         """Load model, embedder, index and tool servers, each stage reported to ``on_stage``;
         what failed comes back as Notices."""

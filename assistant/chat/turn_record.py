@@ -11,11 +11,13 @@ from assistant.core.decoding import DecodingSettings
 from assistant.core.types import FinishReason, TokenStep
 
 
-def budget_dict(budget: PromptBudget | None) -> dict[str, Any] | None:
-    """The budget report as JSON-ready data (without the prompt text itself)."""
+def budget_dict(budget: PromptBudget | None, *, with_prompt: bool = False) -> dict[str, Any] | None:
+    """The budget report as JSON-ready data; ``with_prompt`` adds the exact prompt text (the
+    history keeps it: a fork of a reopened answer continues that prompt)."""
     if budget is None:
         return None
-    return {
+    extra = {"prompt": budget.prompt} if with_prompt else {}
+    return extra | {
         "context_length": budget.context_length,
         "max_new_tokens": budget.max_new_tokens,
         "available": budget.available,
@@ -48,6 +50,8 @@ class TurnRecord:
     answer: str = ""
     finish_reason: FinishReason = "stop"
     model: str | None = None
+    reused_prompt_tokens: int = 0  # prompt ids whose KV cache a previous decode left
+    precision: str = "exact"  # what computed the probabilities (core.decode_plan)
 
     def sources(self) -> list[dict[str, Any]]:
         """Retrieved passages, each marked as included in the prompt (and cut) or not."""
@@ -65,6 +69,6 @@ class TurnRecord:
             "tokens": [step.to_dict() for step in self.steps],
             "sources": self.sources(),
             "tool_calls": self.tool_calls,
-            "budget": budget_dict(self.budget),
+            "budget": budget_dict(self.budget, with_prompt=True),
             "finish_reason": self.finish_reason,
         }

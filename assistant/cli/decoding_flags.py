@@ -7,6 +7,7 @@ from typing import Any
 
 from assistant.core.decoding import (
     GROUNDING_MODES,
+    PRECISIONS,
     PRESETS,
     STRATEGIES,
     DecodingSettings,
@@ -46,6 +47,12 @@ def add_decoding_flags(parser: argparse.ArgumentParser) -> None:
         help="answer from the prompt's passages: off, copy, copy+cad (ask and chat: copy)",
     )
     group.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="exact (fp32, the default), fast-prefill (the prompt through int8 weights) or "
+        "fast (int8 throughout); benchmarks/latency.py measures the error",
+    )
+    group.add_argument(
         "--grounded-stop",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -58,7 +65,13 @@ def decoding_from_args(args: argparse.Namespace, **defaults: Any) -> DecodingSet
     values: dict[str, Any] = preset(args.preset).to_dict() if args.preset else {}
     if not args.preset:
         values.update(defaults)
-    for name in ["strategy", "grounding", "grounded_stop", *(flag for flag, _, _ in _FLAGS)]:
+    for name in [
+        "strategy",
+        "grounding",
+        "precision",
+        "grounded_stop",
+        *(flag for flag, _, _ in _FLAGS),
+    ]:
         value = getattr(args, name, None)
         if value is not None:
             values[name] = value

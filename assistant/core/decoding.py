@@ -19,6 +19,11 @@ STRATEGIES: tuple[str, ...] = ("greedy", "sample", "beam")
 Grounding = Literal["off", "copy", "copy+cad"]
 GROUNDING_MODES: tuple[str, ...] = ("off", "copy", "copy+cad")
 MAX_TOP_LOGPROBS = 20
+# Which weights compute the probabilities (see core/decode_plan.py, docs/latency.md): exact
+# (fp32 throughout); fast-prefill (the prompt through int8 weights, the answer fp32); fast
+# (int8 throughout). The error of each is measured by benchmarks/latency.py (fast_mode_kl).
+Precision = Literal["exact", "fast-prefill", "fast"]
+PRECISIONS: tuple[str, ...] = ("exact", "fast-prefill", "fast")
 
 # (low, high, low inclusive, high inclusive) for each numeric field; messages quote these.
 _RANGES: dict[str, tuple[float, float, bool, bool]] = {
@@ -79,6 +84,7 @@ class DecodingSettings:
     # once the model's own continuation leaves the passages.
     grounded_stop: bool = True
     grounded_sentences: int = 2
+    precision: Precision = "exact"
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -110,6 +116,11 @@ class DecodingSettings:
             raise UsageError(
                 f"invalid decoding setting 'grounding': must be one of "
                 f"{', '.join(GROUNDING_MODES)} (got {self.grounding!r})"
+            )
+        if self.precision not in PRECISIONS:
+            raise UsageError(
+                f"invalid decoding setting 'precision': must be one of "
+                f"{', '.join(PRECISIONS)} (got {self.precision!r})"
             )
         if self.grounding != "off" and self.strategy == "beam":
             raise UsageError(

@@ -16,13 +16,18 @@ from typing import Any, cast
 import torch
 
 from assistant.core.beam import beam_steps
+from assistant.core.decode_plan import DecodePlan
 from assistant.core.decoding import DecodingSettings
 from assistant.core.grounding import GroundingInput, PassageCopyProcessor, build_copy_processor
 from assistant.core.models import LoadedModel, load_model
+from assistant.core.prefix_store import PrefixStore
 from assistant.core.processors import build_processors
 from assistant.core.request import DecodeRequest
+from assistant.core.runner import Runner
+from assistant.core.runners import RunnerSet
 from assistant.core.sampler import sample_steps
 from assistant.core.textstream import StopMatcher
+from assistant.core.thread_policy import PhaseThreads, ThreadPolicy
 from assistant.core.tokens import TokenTexts
 from assistant.core.types import FinishReason, Generation, Score, TokenProb, TokenStep
 from assistant.errors import ContextLengthError, UsageError
@@ -31,7 +36,14 @@ from assistant.errors import ContextLengthError, UsageError
 class Engine:
     """A loaded GPT-2-family model plus everything needed to decode it transparently."""
 
-    def __init__(self, loaded: LoadedModel, *, truncate_prompt: bool = True) -> None:
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        truncate_prompt: bool = True,
+        threads: ThreadPolicy | None = None,
+        runner: str = "auto",
+    ) -> None:
         self.loaded = loaded
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
@@ -39,8 +51,14 @@ class Engine:
         self.token_texts = TokenTexts(self.tokenizer)
         self.eos_token_id: int | None = self.tokenizer.eos_token_id
         self.bos_token_id: int | None = self.tokenizer.bos_token_id
-        # One generation at a time per engine: the model and its cache are not re-entrant.
+        # One forward pass at a time: held per step, never across a stream's yield, so a
+        # stream its caller abandons cannot block the next one.
         self.lock = threading.Lock()
+        self.thread_policy = threads or ThreadPolicy()
+        self.runners = RunnerSet(loaded, prefer=runner)
+        # The last prompt + answer's KV cache per conversation (``cache_key``), reused by the
+        # next decode that shares its prefix: regenerate, fork, /compare.
+        self.prefixes = PrefixStore()
 
     @classmethod
     def load(
@@ -51,10 +69,15 @@ class Engine:
         quantize: str = "none",
         threads: int = 0,
         truncate_prompt: bool = True,
+        prefill_threads: int = 0,
+        decode_threads: int = 0,
+        runner: str = "auto",
     ) -> Engine:
-        """Load an HF id, preset, local directory, or (None) the bundled model."""
+        """Load an HF id, preset, local directory, or (None) the bundled model. ``threads``
+        > 0 fixes both phases' thread count; otherwise the phase caps apply (0 = auto)."""
         loaded = load_model(name, allow_fallback=allow_fallback, quantize=quantize, threads=threads)
-        return cls(loaded, truncate_prompt=truncate_prompt)
+        policy = ThreadPolicy(fixed=threads, prefill=prefill_threads, decode=decode_threads)
+        return cls(loaded, truncate_prompt=truncate_prompt, threads=policy, runner=runner)
 
     @classmethod
     def from_settings(cls, settings: Any) -> Engine:
@@ -64,6 +87,9 @@ class Engine:
             quantize=settings.quantize,
             threads=settings.torch_threads,
             truncate_prompt=settings.truncate_prompt,
+            prefill_threads=settings.prefill_threads,
+            decode_threads=settings.decode_threads,
+            runner=settings.forward,
         )
 
     # ------------------------------------------------------------------ basics
@@ -128,14 +154,18 @@ class Engine:
         settings: DecodingSettings | None = None,
         stop_event: threading.Event | None = None,
         grounding: GroundingInput | None = None,
+        cache_key: str | None = None,
     ) -> GenerationStream:
         """Iterate TokenSteps as they are decided; the stream object keeps the outcome.
 
         ``grounding`` (the question and the prompt's passages) is used when
-        ``settings.grounding`` is not "off": each step then carries its provenance."""
+        ``settings.grounding`` is not "off": each step then carries its provenance.
+        ``cache_key`` (a conversation) keeps this decode's KV cache for the next decode with
+        the same key, which then feeds only the ids after the prefix they share."""
         settings = settings or DecodingSettings()
         ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens)
         copy, guidance = self._grounding(settings, grounding, ids)
+        plan = self._plan(ids, settings, cache_key)
         request = DecodeRequest(
             model=self.model,
             prompt_ids=ids,
@@ -145,9 +175,48 @@ class Engine:
             decode=self.decode,
             eos_token_id=self.eos_token_id,
             processors=build_processors(settings, guidance=guidance, copy=copy),
+            plan=plan,
             copy=copy,
         )
         return GenerationStream(self.lock, request, truncated)
+
+    def precision_of(self, settings: DecodingSettings) -> str:
+        """What will compute the probabilities (a key of decode_plan.PRECISION_LABELS)."""
+        return "int8-model" if self.loaded.quantized else settings.precision
+
+    def _plan(
+        self, ids: list[int], settings: DecodingSettings, cache_key: str | None
+    ) -> DecodePlan:
+        precision = self.precision_of(settings)
+        prefill: Runner = self.runners.exact
+        decode: Runner = self.runners.exact
+        if precision in ("fast-prefill", "fast"):
+            prefill = self.runners.int8()
+            decode = prefill if precision == "fast" else decode
+        capacity = len(ids) + settings.max_new_tokens
+        cache, reused = (None, 0)
+        if cache_key is not None and settings.strategy != "beam":
+            cache, reused = self.prefixes.take(cache_key, ids, precision)
+        release = None
+        if cache_key is not None:
+            key = cache_key
+
+            def release(held: list[int], kept: Any) -> None:
+                self.prefixes.give_back(key, held, kept, precision)
+
+        return DecodePlan(
+            prefill=prefill,
+            decode=decode,
+            cache=cache if cache is not None else decode.new_cache(capacity),
+            threads=self.thread_policy.choose(),
+            precision=precision,
+            release=release,
+            reused=reused,
+        )
+
+    def forget_prefix(self, cache_key: str | None = None) -> None:
+        """Drop a conversation's kept KV cache (None: every one)."""
+        self.prefixes.drop(cache_key)
 
     def _grounding(
         self, settings: DecodingSettings, grounding: GroundingInput | None, ids: list[int]
@@ -182,8 +251,9 @@ class Engine:
         settings: DecodingSettings | None = None,
         stop_event: threading.Event | None = None,
         grounding: GroundingInput | None = None,
+        cache_key: str | None = None,
     ) -> Generation:
-        stream = self.stream(prompt, settings, stop_event, grounding)
+        stream = self.stream(prompt, settings, stop_event, grounding, cache_key)
         for _ in stream:
             pass
         return stream.result()
@@ -234,6 +304,9 @@ class GenerationStream:
         self.truncated_prompt_tokens = truncated
         self.settings = request.settings
         self.stop_event = request.stop_event
+        self.precision = request.plan.precision
+        self.reused_prompt_tokens = request.plan.reused
+        self.threads: PhaseThreads = request.plan.threads
         self.steps: list[TokenStep] = []
         self.finish_reason: FinishReason | None = None
         self.sequence_score: float | None = None
@@ -263,15 +336,43 @@ class GenerationStream:
             seconds=self.seconds,
         )
 
+    def close(self) -> None:
+        """End the decode now (a stream left unfinished also ends when it is collected)."""
+        if self._iter is not None and hasattr(self._iter, "close"):
+            self._iter.close()
+
+    def __enter__(self) -> GenerationStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def _run(self) -> Iterator[TokenStep]:
         started = self._started = time.perf_counter()
-        with self.lock:
-            if self.settings.strategy == "beam":
+        if self.settings.strategy == "beam":
+            with self.lock:
                 steps, reason, self.sequence_score = beam_steps(self.request)
-                self.finish_reason = yield from self._apply_stops(iter(steps), reason)
-            else:
-                self.finish_reason = yield from self._apply_stops(sample_steps(self.request))
+            self.finish_reason = yield from self._apply_stops(iter(steps), reason)
+        else:
+            raw = self._one_step_at_a_time(sample_steps(self.request))
+            self.finish_reason = yield from self._apply_stops(raw)
         self.seconds = time.perf_counter() - started
+
+    def _one_step_at_a_time(
+        self, steps: Generator[TokenStep, None, FinishReason]
+    ) -> Generator[TokenStep, None, FinishReason]:
+        """The strategy's steps, the engine's lock held while each is computed and released
+        before it is handed out: a caller that stops iterating holds nothing."""
+        try:
+            while True:
+                with self.lock:
+                    try:
+                        step = next(steps)
+                    except StopIteration as end:
+                        return cast(FinishReason, end.value)
+                yield step
+        finally:
+            steps.close()  # gives the cache back to its store when abandoned
 
     def _apply_stops(
         self, raw_steps: Iterator[TokenStep], reason: FinishReason = "length"

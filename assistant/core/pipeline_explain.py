@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
-from assistant.core.sampler import preallocated_cache
+from assistant.core.hf_cache import preallocated_cache
 from assistant.core.types import TokenProb
 from assistant.errors import UsageError
 

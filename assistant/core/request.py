@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from transformers import LogitsProcessorList
 
+    from assistant.core.decode_plan import DecodePlan
     from assistant.core.decoding import DecodingSettings
     from assistant.core.grounding import PassageCopyProcessor
     from assistant.core.tokens import TokenTexts
@@ -29,4 +30,5 @@ class DecodeRequest:
     decode: Callable[[Sequence[int]], str]
     eos_token_id: int | None
     processors: LogitsProcessorList
+    plan: DecodePlan  # runners, cache and threads (greedy and sampling; beam uses ``model``)
     copy: PassageCopyProcessor | None = None  # also in ``processors``; asked for provenance

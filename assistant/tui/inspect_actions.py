@@ -203,6 +203,8 @@ class InspectActions(_Base):
             return
         seed = self.decoding.seed if self.decoding and self.decoding.seed is not None else 0
         self.notify("Comparing presets…")
+        # Every preset continues the same prompt: the conversation's kept KV cache serves all.
+        key = self.session.prefix_key if self.session is not None else None
 
         def work() -> None:
             from assistant.core.decoding import PRESETS
@@ -210,7 +212,7 @@ class InspectActions(_Base):
             results = []
             for name, settings in PRESETS.items():
                 limited = settings.replace(max_new_tokens=COMPARE_MAX_TOKENS, seed=seed)
-                results.append((name, engine.generate(prompt, limited)))
+                results.append((name, engine.generate(prompt, limited, cache_key=key)))
             self.call_from_thread(self.mount_in_log, CompareView(prompt, results))
 
         self.run_worker(work, thread=True, group="compare", exclusive=True)

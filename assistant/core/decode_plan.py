@@ -1,0 +1,30 @@
+"""How one decode runs: which runner prefills and which decodes, the KV cache it starts from,
+the threads of each phase, and who takes the cache back afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.core.runner import KVCache, Runner
+from assistant.core.thread_policy import PhaseThreads
+
+# What computed a decode's probabilities; shown wherever they are (a teacher relies on it).
+PRECISION_LABELS = {
+    "exact": "exact fp32",
+    "fast-prefill": "int8 prefill, fp32 decode",
+    "fast": "int8",
+    "int8-model": "int8 model",
+}
+
+
+@dataclass
+class DecodePlan:
+    prefill: Runner
+    decode: Runner
+    cache: KVCache  # already holds the first ``cache.length`` prompt ids (a kept prefix)
+    threads: PhaseThreads
+    precision: str = "exact"  # a key of PRECISION_LABELS
+    # Called with the ids the cache holds once the decode ends, where a store keeps it.
+    release: Callable[[list[int], KVCache], None] | None = None
+    reused: int = 0  # prompt ids the cache held when the decode began
