@@ -1,0 +1,253 @@
+"""GPT-2's forward written out on the Hugging Face model's own weight tensors (nanoGPT-style),
+for decoding one sequence with the least work per token.
+
+What it saves over ``GPT2LMHeadModel.forward`` (see ``benchmarks/lean_forward.py``): no
+module calls, hooks or output dataclasses per layer, no attention-mask construction (prefill
+from an empty cache is SDPA's ``is_causal``; one new token attends to everything cached), a
+KV cache preallocated per layer and written in place, and the LM head only over the last
+position. The fp32 weights are used where they lie (Conv1D's ``weight``/``bias`` through
+``torch.addmm``, exactly as Conv1D computes); an int8 twin from ``models.quantize_int8``
+has packed weights, so its projections are called as the quantized modules they are.
+
+``unsupported_reason`` names what this forward does not reproduce; the caller then keeps
+HF's model (``core.runner.HFRunner``), which stays the reference for every test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Projection = Callable[[torch.Tensor], torch.Tensor]  # (n, in) -> (n, out)
+
+SUPPORTED_ACTIVATIONS = ("gelu_new", "gelu_pytorch_tanh")  # both GELU's tanh approximation
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _gelu_new(x: torch.Tensor) -> torch.Tensor:
+    """HF's NewGELUActivation, op for op: bit-identical to the reference. F.gelu(approximate=
+    "tanh") differs by float rounding, and in the int8 twin a rounding difference can move an
+    activation across a quantization step."""
+    return 0.5 * x * (1.0 + torch.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    return F.gelu(x, approximate="tanh")  # HF's GELUTanh ("gelu_pytorch_tanh")
+
+
+def unsupported_reason(model: Any) -> str | None:
+    """None when the lean forward reproduces ``model`` exactly (to float rounding);
+    otherwise a short reason to fall back to Hugging Face's forward."""
+    from transformers import GPT2LMHeadModel
+
+    if not isinstance(model, GPT2LMHeadModel):
+        return f"{type(model).__name__} is not a GPT2LMHeadModel"
+    config = model.config
+    activation = getattr(config, "activation_function", None)
+    if activation not in SUPPORTED_ACTIVATIONS:
+        return f"activation {activation!r} is not one of {', '.join(SUPPORTED_ACTIVATIONS)}"
+    if not getattr(config, "scale_attn_weights", True):
+        return "unscaled attention weights (scale_attn_weights=False)"
+    if getattr(config, "scale_attn_by_inverse_layer_idx", False):
+        return "attention scaled by the inverse layer index"
+    if getattr(config, "reorder_and_upcast_attn", False):
+        return "reordered and upcast attention (reorder_and_upcast_attn)"
+    if getattr(config, "add_cross_attention", False):
+        return "cross-attention layers"
+    if config.n_embd % config.n_head:
+        return f"n_embd {config.n_embd} is not divisible by n_head {config.n_head}"
+    if model.training:
+        return "the model is in training mode (dropout)"
+    if model.transformer.wte.weight.dtype != torch.float32:
+        return f"embeddings are {model.transformer.wte.weight.dtype}, not float32"
+    return None
+
+
+# ---------------------------------------------------------------------- the cache
+class LeanCache:
+    """Keys and values of every layer in buffers of shape (1, heads, capacity, head_dim),
+    written in place; the first ``length`` positions are valid. Doubles when full."""
+
+    def __init__(self, layers: int, heads: int, head_dim: int, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"cache capacity must be at least 1 (got {capacity})")
+        self.layers, self.heads, self.head_dim = layers, heads, head_dim
+        self.capacity = capacity
+        self._length = 0
+        self.keys = [self._buffer(capacity) for _ in range(layers)]
+        self.values = [self._buffer(capacity) for _ in range(layers)]
+
+    def _buffer(self, capacity: int) -> torch.Tensor:
+        # Outside inference mode, so that the buffers stay writable wherever the caller
+        # runs (an inference tensor cannot be updated in place outside inference mode).
+        with torch.inference_mode(False):
+            return torch.empty((1, self.heads, capacity, self.head_dim), dtype=torch.float32)
+
+    @property
+    def length(self) -> int:
+        return self._length
+
+    def crop(self, length: int) -> None:
+        """Forget positions >= ``length`` (the buffers keep their capacity)."""
+        if length < 0:
+            raise ValueError(f"cannot crop a cache to a negative length ({length})")
+        self._length = min(self._length, length)
+
+    def reserve(self, end: int) -> None:
+        """Make room for positions up to ``end`` (exclusive), doubling the capacity."""
+        if end <= self.capacity:
+            return
+        capacity = max(end, 2 * self.capacity)
+        for buffers in (self.keys, self.values):
+            for index, old in enumerate(buffers):
+                new = self._buffer(capacity)
+                new[:, :, : self._length] = old[:, :, : self._length]
+                buffers[index] = new
+        self.capacity = capacity
+
+    def fits(self, layers: int, heads: int, head_dim: int) -> bool:
+        return (self.layers, self.heads, self.head_dim) == (layers, heads, head_dim)
+
+
+# ---------------------------------------------------------------------- the weights
+def _projection(module: nn.Module) -> Projection:
+    """A call computing ``module`` on (n, in) rows, on its own weight tensors."""
+    from transformers.pytorch_utils import Conv1D
+
+    if isinstance(module, Conv1D):  # GPT-2's fp32 layers: Conv1D.forward is this addmm
+        weight, bias = module.weight, module.bias
+        return lambda h: torch.addmm(bias, h, weight)
+    if type(module) is nn.Linear:  # conv1d_to_linear without quantization
+        linear_weight, linear_bias = module.weight, module.bias
+        return lambda h: F.linear(h, linear_weight, linear_bias)
+    return module.forward  # packed int8 weights: the quantized module is the only way in
+
+
+@dataclass(frozen=True)
+class _Norm:
+    weight: torch.Tensor
+    bias: torch.Tensor
+    eps: float
+
+    @classmethod
+    def of(cls, module: nn.LayerNorm) -> _Norm:
+        return cls(module.weight, module.bias, float(module.eps))
+
+
+@dataclass(frozen=True)
+class _Layer:
+    ln_1: _Norm
+    qkv: Projection  # GPT-2's c_attn: queries, keys and values in one matmul
+    attn_out: Projection
+    ln_2: _Norm
+    mlp_in: Projection
+    mlp_out: Projection
+
+
+def _norm(x: torch.Tensor, norm: _Norm) -> torch.Tensor:
+    return F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps)
+
+
+# ---------------------------------------------------------------------- the runner
+class LeanRunner:
+    """``core.runner.Runner`` over a GPT2LMHeadModel (fp32, or its int8 twin)."""
+
+    name = "lean"
+
+    def __init__(self, model: Any) -> None:
+        reason = unsupported_reason(model)
+        if reason is not None:
+            raise ValueError(f"the lean GPT-2 forward does not support this model: {reason}")
+        config = model.config
+        body = model.transformer
+        self.model = model  # kept alive: the tensors below are its own
+        self.n_layer, self.n_head = int(config.n_layer), int(config.n_head)
+        self.n_embd = int(config.n_embd)
+        self.head_dim = self.n_embd // self.n_head
+        self.n_positions = int(config.n_positions)
+        self.wte = body.wte.weight
+        self.wpe = body.wpe.weight
+        self.layers = [
+            _Layer(
+                _Norm.of(block.ln_1),
+                _projection(block.attn.c_attn),
+                _projection(block.attn.c_proj),
+                _Norm.of(block.ln_2),
+                _projection(block.mlp.c_fc),
+                _projection(block.mlp.c_proj),
+            )
+            for block in body.h
+        ]
+        self.ln_f = _Norm.of(body.ln_f)
+        self.lm_head = self._head(model.lm_head)
+        self.scale = self.head_dim**-0.5
+        self.activation = _gelu_new if config.activation_function == "gelu_new" else _gelu_tanh
+
+    @staticmethod
+    def _head(head: nn.Module) -> Projection:
+        if type(head) is nn.Linear:  # fp32: the (tied) embedding matrix, read in place
+            weight, bias = head.weight, head.bias
+            return lambda h: F.linear(h, weight, bias)
+        return head.forward  # int8 twin: its own quantized copy of the head
+
+    def new_cache(self, capacity: int) -> LeanCache:
+        return LeanCache(self.n_layer, self.n_head, self.head_dim, capacity)
+
+    def forward(self, ids: torch.Tensor, cache: Any) -> torch.Tensor:
+        if not isinstance(cache, LeanCache) or not cache.fits(
+            self.n_layer, self.n_head, self.head_dim
+        ):
+            raise ValueError("the lean runner needs a LeanCache made for this model's shape")
+        if ids.dim() != 2 or ids.shape[0] != 1 or ids.shape[1] < 1:
+            raise ValueError(f"ids must have shape (1, n) with n >= 1 (got {tuple(ids.shape)})")
+        start, n = cache.length, int(ids.shape[1])
+        end = start + n
+        if end > self.n_positions:
+            raise ValueError(
+                f"{end} positions exceed the model's context of {self.n_positions} "
+                f"({start} cached + {n} new)"
+            )
+        cache.reserve(end)
+        with torch.inference_mode():
+            logits = self._forward(ids[0], cache, start, end)
+        cache._length = end
+        # A plain tensor (not an inference one): callers may edit logits in place.
+        return logits.clone()
+
+    def _forward(self, ids: torch.Tensor, cache: LeanCache, start: int, end: int) -> torch.Tensor:
+        n, d, heads, head_dim = end - start, self.n_embd, self.n_head, self.head_dim
+        x = F.embedding(ids, self.wte) + self.wpe[start:end]  # (n, d)
+        mask = _attention_mask(start, end)
+        for index, layer in enumerate(self.layers):
+            qkv = layer.qkv(_norm(x, layer.ln_1))  # (n, 3d)
+            q, k, v = qkv.view(n, 3, heads, head_dim).permute(1, 2, 0, 3)  # each (heads, n, hd)
+            keys, values = cache.keys[index][0], cache.values[index][0]
+            keys[:, start:end] = k
+            values[:, start:end] = v
+            attended = F.scaled_dot_product_attention(
+                q,
+                keys[:, :end],
+                values[:, :end],
+                attn_mask=mask,
+                is_causal=start == 0 and n > 1,
+                scale=self.scale,
+            )  # (heads, n, hd)
+            x = x + layer.attn_out(attended.transpose(0, 1).reshape(n, d))
+            x = x + layer.mlp_out(self.activation(layer.mlp_in(_norm(x, layer.ln_2))))
+        return self.lm_head(_norm(x[-1:], self.ln_f))[0].float()
+
+
+def _attention_mask(start: int, end: int) -> torch.Tensor | None:
+    """None where no mask is needed: one new position sees every cached one, and a prefill
+    from an empty cache is SDPA's ``is_causal``. New positions after cached ones (a re-feed
+    after ``crop``) see the cache and the new ones up to themselves."""
+    n = end - start
+    if n == 1 or start == 0:
+        return None
+    return torch.ones(n, end, dtype=torch.bool).tril(diagonal=start)
