@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -44,6 +45,14 @@ def add_global_options(parser: argparse.ArgumentParser, default: object) -> None
     # the second definition, and the command's stays.
     with contextlib.suppress(argparse.ArgumentError):
         group.add_argument("--model", default=default, help="HF id, preset name or local directory")
+    # `models --download NAME` names the model to fetch; elsewhere the flag is a yes.
+    with contextlib.suppress(argparse.ArgumentError):
+        group.add_argument(
+            "--download",
+            action="store_true",
+            default=default,
+            help="download the configured model first if it is not cached yet",
+        )
     group.add_argument("--threads", type=int, default=default, help="torch threads (0 = auto)")
     group.add_argument(
         "--config", default=default, help="config.toml to use instead of the default"
@@ -75,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         route_library_warnings(settings.log_dir)
+        if settings.offline:  # before huggingface_hub is imported: it reads this once
+            os.environ["HF_HUB_OFFLINE"] = "1"
+        if getattr(args, "download", None) is True:
+            from assistant.cli.model_fetch import fetch_model
+
+            fetch_model(settings.model)
         return int(args.func(args, settings) or 0)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -159,21 +159,15 @@ def _compare(args: argparse.Namespace, settings: Settings, text: str, names: lis
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.models import (
-        BUNDLED_MODEL_DIR,
-        PRESETS,
-        cached_presets,
-        download_model,
-        quiet_transformers,
-    )
+    from assistant.core.models import BUNDLED_MODEL_DIR, PRESETS, cached_presets, resolve_model_name
 
-    if args.download:
-        quiet_transformers()
-        where = download_model(args.download)
+    if args.download:  # the explicit yes: say what, how big and where, then a progress bar
+        from assistant.cli.model_fetch import fetch_model
+
+        folder = fetch_model(args.download)
+        where = str(folder) if folder is not None else resolve_model_name(args.download)
         if args.json:
             emit_json({"downloaded": args.download, "source": where})
-        else:
-            print(f"downloaded {args.download} ({where}); it now loads offline")
         return 0
     cached = cached_presets()
     bundled = (BUNDLED_MODEL_DIR / "config.json").is_file()

@@ -77,10 +77,6 @@ def configure_threads(threads: int) -> int:
     return chosen
 
 
-def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
-
-
 def hub_reachable(timeout: float = 3.0) -> bool:
     """A quick TCP probe of the hub endpoint. Without it an offline laptop waits ~45 s in
     huggingface_hub's retry loop before we can fall back."""
@@ -97,25 +93,48 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+class ModelNotDownloaded(ModelLoadError):
+    """A hub model that is not in the local cache. Loading never downloads: that takes the
+    user's yes (the chat's offer, ``--download``, ``assistant models --download``)."""
+
+    def __init__(self, reason: str, *, online: bool) -> None:
+        super().__init__(reason)
+        self.online = online  # the hub answered: a download is one command away
+
+
 def _from_pretrained(source: str) -> tuple[Any, Any]:
-    """Load tokenizer + model: cache/local first, then (unless offline) HF's own download."""
+    """Load tokenizer + model from a local directory or the local HF cache, never the hub."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    local = _hub_offline() or Path(source).is_dir()
-    attempts = [True] if local else [True, False]
-    last: Exception | None = None
-    for local_only in attempts:
-        if not local_only and not hub_reachable():
-            raise ModelLoadError("not in the local Hugging Face cache and the hub is unreachable")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-            model = AutoModelForCausalLM.from_pretrained(
-                source, local_files_only=local_only, dtype=torch.float32
-            )
-            return tokenizer, model
-        except (OSError, ValueError, EnvironmentError) as exc:  # noqa: UP024 - HF raises both
-            last = exc
-    raise ModelLoadError(_first_line(last))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, local_files_only=True, dtype=torch.float32
+        )
+        return tokenizer, model
+    except (OSError, ValueError, EnvironmentError) as exc:  # noqa: UP024 - HF raises both
+        from assistant.core.model_download import is_cached
+
+        if Path(source).is_dir() or is_cached(source):
+            raise ModelLoadError(_first_line(exc)) from exc
+        raise _not_downloaded(source) from exc
+
+
+def _not_downloaded(repo_id: str) -> ModelNotDownloaded:
+    """Why a hub model cannot load, with its download size when the hub answers at once."""
+    from assistant.core.model_download import hub_disabled, plan_download
+
+    if hub_disabled():
+        return ModelNotDownloaded("not downloaded (offline: HF_HUB_OFFLINE is set)", online=False)
+    if not hub_reachable():
+        return ModelNotDownloaded(
+            "not in the local Hugging Face cache and the hub is unreachable", online=False
+        )
+    try:
+        size = f" ({plan_download(repo_id, timeout=3.0).size_text})"
+    except ModelLoadError:
+        size = ""
+    return ModelNotDownloaded(f"not downloaded yet{size}", online=True)
 
 
 def _first_line(exc: Exception | None) -> str:
@@ -180,7 +199,16 @@ class LoadedModel:
         return int(getattr(config, "n_positions", None) or config.max_position_embeddings)
 
 
-def fallback_notice(requested: str, reason: str) -> str:
+def download_hint(requested: str) -> str:
+    return f"get it: add --download, or run: assistant models --download {requested}"
+
+
+def fallback_notice(requested: str, reason: str, *, online: bool = False) -> str:
+    """The one line saying the bundled model answers instead of ``requested``."""
+    if online:
+        return (
+            f"{requested} is {reason}; using the bundled course model ({download_hint(requested)})"
+        )
     return (
         f"model {requested!r} is not available here ({reason}); using the bundled course model "
         f"instead. To get the real one, run with network access: assistant models --download "
@@ -204,10 +232,13 @@ def load_model(
         tokenizer, model = _from_pretrained(source)
     except ModelLoadError as exc:
         bundled = BUNDLED_MODEL_DIR
+        online = isinstance(exc, ModelNotDownloaded) and exc.online
         if source == str(bundled) or not allow_fallback or not (bundled / "config.json").is_file():
             hint = "" if source == str(bundled) else " (no bundled fallback available)"
+            if online:
+                hint = f": {download_hint(requested)}"
             raise ModelLoadError(f"cannot load model {requested!r}: {exc}{hint}") from exc
-        notice = fallback_notice(requested, str(exc))
+        notice = fallback_notice(requested, str(exc), online=online)
         log.info(notice)  # callers show the notice once, in their own way
         tokenizer, model = _from_pretrained(str(bundled))
         source, is_fallback = str(bundled), True
@@ -253,19 +284,13 @@ def quiet_transformers() -> None:
 
 
 def download_model(name: str) -> str:
-    """Fetch a model through Hugging Face's own loading (the one networked path we have)."""
-    if _hub_offline():
+    """Fetch a hub model's files into the HF cache (no progress shown; see model_download)."""
+    from assistant.core.model_download import download, hub_disabled, hub_repo_id, plan_download
+
+    if hub_disabled():
         raise ModelLoadError(
             "HF_HUB_OFFLINE is set: unset it (and connect to the network) to download models"
         )
-    source = resolve_model_name(name)
-    if Path(source).is_dir():
-        return source
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    try:
-        AutoTokenizer.from_pretrained(source)
-        AutoModelForCausalLM.from_pretrained(source)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"cannot download {name!r}: {_first_line(exc)}") from exc
-    return source
+    if hub_repo_id(name) is None:
+        return resolve_model_name(name)
+    return str(download(plan_download(name)))
