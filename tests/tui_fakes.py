@@ -39,6 +39,7 @@ from assistant.core.decoding import DecodingSettings
 from assistant.core.types import FinishReason, Provenance, TokenProb, TokenStep
 
 if TYPE_CHECKING:
+    from assistant.chat.first_run import FirstRun
     from assistant.chat.session_protocol import ApproveFn, ChatSessionLike
     from assistant.core.engine import Engine
 
@@ -175,6 +176,7 @@ class FakeSession:
         self.turns: list[tuple[str, DecodingSettings | None]] = []
         self._branch = ConversationBranch(lambda: self.history)
         self.prefix_key = "fake-session"
+        self.first_run: FirstRun | None = None  # a test may give a real one (first-run flow)
 
     @property
     def conversation_id(self) -> int | None:

@@ -114,6 +114,11 @@ class Components:
                     self.notices.append(Notice(self._engine.loaded.notice, "warning"))
             return self._engine
 
+    def use_engine(self, engine: Engine) -> None:
+        """Generate with ``engine`` from the next turn on (a turn running keeps its own)."""
+        with self._lock:
+            self._engine, self._counter = engine, None
+
     def counter(self) -> TokenCounter:
         """Tokenizer + context length: the loaded engine's, else the configured model's
         tokenizer alone (fast: no weights), else the bundled model's."""

@@ -36,6 +36,7 @@ from assistant.chat.events import (
     TurnDone,
     TurnError,
 )
+from assistant.chat.first_run import FirstRun
 from assistant.chat.fork import fork_events
 from assistant.chat.loading import StageCallback, load_all
 from assistant.chat.model_info import ModelInfo
@@ -83,6 +84,7 @@ class ChatSession:
         self.last_turn: TurnRecord | None = None  # everything the latest turn gathered
         self.relevance: Relevance | None = None  # grounding's sentence scorer (see _relevance)
         self.router = TurnRouter(self.parts)
+        self.first_run = FirstRun(settings, self.parts)  # a missing model's download offer
         # The engine keeps this conversation's last KV cache under this key (see
         # core/prefix_store.py); a new or reopened conversation drops it.
         self.prefix_key = f"chat-{uuid.uuid4().hex[:12]}"
@@ -93,6 +95,7 @@ class ChatSession:
         each stage reported to ``on_stage``. Failures come back as Notices; the chat works
         with whatever loaded."""
         load_all(self.parts, on_stage)
+        self.first_run.check()
         return self._take_notices()
 
     def close(self) -> None:

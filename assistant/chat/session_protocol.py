@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from assistant.chat.events import ChatEvent, Notice, PlannedCall
+    from assistant.chat.first_run import FirstRun
     from assistant.chat.history import HistoryStore, Message
     from assistant.chat.loading import StageCallback
     from assistant.chat.model_info import ModelInfo
@@ -33,6 +34,8 @@ class ChatSessionLike(Protocol):
     def conversation_id(self) -> int | None: ...
 
     prefix_key: str  # the engine keeps this conversation's last KV cache under it
+    # The configured model's download offer after load (None: a session that never offers).
+    first_run: FirstRun | None
 
     def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
         """Load model, embedder, index and tool servers, each stage reported to ``on_stage``;

@@ -22,6 +22,7 @@ from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from assistant.chat.first_run import DOWNLOAD_STAGE
 from assistant.chat.loading import REBUILD_STAGE
 from assistant.tui import commands
 from assistant.tui.approval_gate import ApprovalGate
@@ -165,6 +166,8 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.header.show_stage(stage)
         if stage.name == REBUILD_STAGE and stage.state in ("done", "failed"):
             self.show_notice(*rebuild_ended(stage))
+        if stage.name == DOWNLOAD_STAGE and stage.state in ("done", "failed"):
+            self._download_ended(stage)
 
     def _from_loader(self, callback: Callable[..., Any], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the app has already exited
@@ -188,12 +191,21 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         for notice in notices:
             self.show_notice(notice.text, notice.level)
         fallback_note = model.notice if model is not None else None
-        if self.header.fallback and fallback_note and all(n.text != fallback_note for n in notices):
+        first_run = session.first_run
+        explained = first_run is not None and first_run.handled  # an offer or the offline line
+        if (
+            self.header.fallback
+            and fallback_note
+            and not explained
+            and all(n.text != fallback_note for n in notices)
+        ):
             self.show_notice(fallback_note, "warning")  # say plainly the fallback is in use
         if self.decoding is None:  # start from the session's own defaults
             self.decoding = session.default_decoding
         self.header.status = "generating" if self.runner.busy else "ready"
         self.loaded.set()
+        if first_run is not None and first_run.offer is not None:
+            self.offer_download()
 
     def _load_failed(self, message: str) -> None:
         self.load_error = message
@@ -282,6 +294,53 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
             return
         # The session stores the new answer as a sibling branch of the old one.
         self.send(self.last_question, regenerate=True)
+
+    # ------------------------------------------------------------------ model download
+    def offer_download(self) -> None:
+        """Ask before downloading the configured model (the first run, or /download)."""
+        from assistant.tui.screens.model_download import ModelDownloadScreen
+
+        first_run = self.session.first_run if self.session is not None else None
+        if first_run is not None and first_run.offer is not None:
+            self.push_screen(ModelDownloadScreen(first_run.offer), self._download_answered)
+
+    def _download_answered(self, yes: bool | None) -> None:
+        first_run = self.session.first_run if self.session is not None else None
+        if first_run is None or first_run.offer is None:
+            return
+        if not yes:
+            notice = first_run.declined()
+            self.show_notice(notice.text, notice.level)
+            return
+        plan = first_run.offer.plan
+        if first_run.start(self._stage_reported):
+            self.show_notice(
+                f"downloading {plan.name} ({plan.size_text}) in the background; the bundled "
+                "course model answers meanwhile (/download cancel stops it)"
+            )
+
+    def _download_ended(self, stage: LoadStage) -> None:
+        if stage.state == "done" and self.session is not None:
+            model = self.session.model_info()
+            self.header.model_name = model.name if model is not None else "no model"
+            self.header.fallback = model is not None and model.fallback
+            self.show_notice(stage.detail)
+        else:
+            self.show_notice(f"model download: {stage.detail}", "warning")
+
+    def command_download(self, arg: str) -> None:
+        first_run = self.session.first_run if self.session is not None else None
+        if first_run is None:
+            self.notify("The chat is still loading.", severity="warning")
+        elif arg.strip().lower() == "cancel":
+            if not first_run.cancel():
+                self.notify("No download is running.", severity="warning")
+        elif first_run.running:
+            self.notify("The download is running (see the header).")
+        elif first_run.offer is None:
+            self.notify("The configured model is already here: nothing to download.")
+        else:
+            self.offer_download()
 
     def command_quit(self, _: str) -> None:
         self.runner.stop()

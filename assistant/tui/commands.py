@@ -49,6 +49,13 @@ COMMANDS: tuple[Command, ...] = (
         "",
         "optional",
     ),
+    Command(
+        "download",
+        "/download [cancel]",
+        "download the configured model (the bundled one answers meanwhile), or cancel that",
+        "",
+        "optional",
+    ),
     Command("quit", "/quit", "leave", "ctrl+q"),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
