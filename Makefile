@@ -9,9 +9,10 @@ PIP := $(BIN)/pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 TORCH_PIN := torch==2.13.0
-export HF_HUB_OFFLINE ?= 1
-export TRANSFORMERS_OFFLINE ?= 1
+# No global HF_HUB_OFFLINE: `make chat` may offer to download the configured model (with
+# consent); tests, benchmarks and lint stay offline (their targets export it).
 export TOKENIZERS_PARALLELISM ?= false
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
 .PHONY: chat test bench lint install install-dev clean
 
@@ -37,10 +38,10 @@ chat: $(STAMP)
 	$(BIN)/assistant chat
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q
+	$(OFFLINE) $(BIN)/python -m pytest -q
 
 bench: $(DEV_STAMP)
-	$(BIN)/python benchmarks/generate.py --json
+	$(OFFLINE) $(BIN)/python benchmarks/generate.py --json
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
