@@ -151,4 +151,4 @@ def test_download_flag_fetches_then_the_command_uses_the_model(online_hub: Onlin
 def _plan_files(online: OnlineHub) -> list[tuple[str, int]]:
     from assistant.core.model_download import plan_download
 
-    return list(plan_download("gpt2").files)
+    return list(plan_download("gpt2", REPO_ID).files)

@@ -31,7 +31,7 @@ WANTED = {
 
 
 def test_the_plan_names_only_the_files_from_pretrained_reads(online_hub: OnlineHub) -> None:
-    plan = plan_download("gpt2")
+    plan = plan_download("gpt2", REPO_ID)
     assert plan.repo_id == REPO_ID
     assert {name for name, _ in plan.files} == WANTED  # no README, TF or Flax weights
     sizes = dict(plan.files)
@@ -45,7 +45,7 @@ def test_the_plan_names_only_the_files_from_pretrained_reads(online_hub: OnlineH
 def test_download_fills_the_cache_reports_progress_and_then_loads(
     online_hub: OnlineHub,
 ) -> None:
-    plan = plan_download("gpt2")
+    plan = plan_download("gpt2", REPO_ID)
     assert not is_cached(REPO_ID)
     heard: list[tuple[int, int]] = []
     folder = download(plan, progress=lambda done, total: heard.append((done, total)))
@@ -65,7 +65,7 @@ def test_cancelling_midway_leaves_no_partial_file_and_a_retry_completes(
     # The server sends the first MB of the weights, then holds the rest until released.
     online = start_hub(tmp_path, monkeypatch, gate_after=1_000_000)
     try:
-        plan = plan_download("gpt2")
+        plan = plan_download("gpt2", REPO_ID)
         cancel = threading.Event()
         outcome: list[BaseException | None] = []
 
@@ -99,14 +99,14 @@ def test_offline_there_is_no_plan_and_loading_falls_back_in_one_line(
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelLoadError, match="offline"):
-        plan_download("gpt2")
+        plan_download("gpt2", REPO_ID)
     loaded = load_model("gpt2")
     assert loaded.is_fallback and loaded.notice and "\n" not in loaded.notice
 
 
 def test_a_hub_without_the_model_is_one_clear_error(online_hub: OnlineHub) -> None:
     with pytest.raises(ModelLoadError, match="no model 'someone/missing'"):
-        plan_download("someone/missing")
+        plan_download("someone/missing", "someone/missing")
 
 
 def test_sizes_read_as_the_hub_shows_them() -> None:

@@ -93,7 +93,7 @@ async def test_yes_downloads_shows_progress_and_switches(
 async def test_no_keeps_the_bundled_model_and_downloads_nothing(
     tmp_path: Path, online_hub: OnlineHub
 ) -> None:
-    app, session = await open_app(tmp_path)
+    app, _ = await open_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, ModelDownloadScreen))
         await pilot.press("n")

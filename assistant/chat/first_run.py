@@ -23,6 +23,7 @@ from assistant.errors import AssistantError
 
 if TYPE_CHECKING:
     from assistant.chat.components import Components
+    from assistant.core.engine import Engine
     from assistant.core.model_download import DownloadPlan
     from assistant.settings import Settings
 
@@ -93,12 +94,13 @@ class FirstRun:
         engine = self.parts.engine_if_loaded
         if engine is None or not engine.loaded.is_fallback:
             return
-        from assistant.core.model_download import hub_disabled, hub_repo_id, plan_download
-        from assistant.core.models import hub_reachable
+        from assistant.core.model_download import hub_disabled, plan_download
+        from assistant.core.models import hub_reachable, hub_repo_id
         from assistant.errors import ModelLoadError
 
         name = self.settings.model
-        if hub_repo_id(name) is None:
+        repo_id = hub_repo_id(name)
+        if repo_id is None:
             return  # a local directory that failed to load: the engine's notice says why
         if self.settings.offline or hub_disabled():
             self._say_offline(name, "offline")
@@ -107,7 +109,7 @@ class FirstRun:
             self._say_offline(name, "the model hub is unreachable")
             return
         try:
-            self.offer = ModelOffer(plan_download(name))
+            self.offer = ModelOffer(plan_download(name, repo_id))
         except ModelLoadError as exc:
             self._say_offline(name, str(exc))
             return
@@ -186,7 +188,7 @@ class FirstRun:
         self.parts.use_engine(engine)
         clock.finish("done", f"switched to {plan.name}: it answers from the next turn")
 
-    def _load_engine(self) -> object:
+    def _load_engine(self) -> Engine:
         """The configured model, now from the cache (in this thread, not the UI's)."""
         from assistant.core.engine import Engine
         from assistant.errors import ModelLoadError

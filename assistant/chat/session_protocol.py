@@ -34,8 +34,10 @@ class ChatSessionLike(Protocol):
     def conversation_id(self) -> int | None: ...
 
     prefix_key: str  # the engine keeps this conversation's last KV cache under it
-    # The configured model's download offer after load (None: a session that never offers).
-    first_run: FirstRun | None
+    @property
+    def first_run(self) -> FirstRun | None:
+        """The configured model's download offer after load (None: never offers)."""
+        ...
 
     def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
         """Load model, embedder, index and tool servers, each stage reported to ``on_stage``;

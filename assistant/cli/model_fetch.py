@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 def fetch_model(name: str) -> Path | None:
     """Download ``name`` into the HF cache unless it is there (or local); returns the
     snapshot folder, None when nothing had to be fetched."""
-    from assistant.core.model_download import hub_repo_id, is_cached, plan_download
+    from assistant.core.model_download import is_cached, plan_download
+    from assistant.core.models import hub_repo_id
 
     repo_id = hub_repo_id(name)
     if repo_id is None:
@@ -30,7 +31,7 @@ def fetch_model(name: str) -> Path | None:
     if is_cached(repo_id):
         notice(f"{name} is already downloaded")
         return None
-    plan = plan_download(name)
+    plan = plan_download(name, repo_id)
     notice(f"downloading {plan.describe()}")
     folder = _download_with_bar(plan)
     notice(f"downloaded {name}: it now loads without the network")

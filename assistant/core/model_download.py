@@ -99,15 +99,6 @@ def hub_cache_dir() -> Path:
     return Path(constants.HF_HUB_CACHE)
 
 
-def hub_repo_id(name: str | None) -> str | None:
-    """The hub repository a model setting names, or None for the bundled model or a local
-    directory (nothing to download)."""
-    from assistant.core.models import resolve_model_name
-
-    source = resolve_model_name(name)
-    return None if Path(source).is_dir() else source
-
-
 def is_cached(repo_id: str) -> bool:
     """Config and weights of ``repo_id`` are in the local HF cache (no network)."""
     from huggingface_hub import try_to_load_from_cache
@@ -131,13 +122,11 @@ def choose_files(available: Iterable[str]) -> list[str]:
     return chosen
 
 
-def plan_download(name: str, *, timeout: float = 10.0) -> DownloadPlan:
-    """Ask the hub which files ``name`` needs and how big they are (one metadata request)."""
+def plan_download(name: str, repo_id: str, *, timeout: float = 10.0) -> DownloadPlan:
+    """Ask the hub which files ``repo_id`` (configured as ``name``) needs and how big they
+    are (one metadata request). ``models.hub_repo_id`` maps a model setting to its repo."""
     if hub_disabled():
         raise ModelLoadError("offline (HF_HUB_OFFLINE is set): cannot reach the model hub")
-    repo_id = hub_repo_id(name)
-    if repo_id is None:
-        raise ModelLoadError(f"{name!r} is a local model: there is nothing to download")
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -214,7 +203,7 @@ def _progress_class(total: int, progress: ProgressFn | None, cancel: threading.E
     lock = threading.Lock()
     byte_counts: dict[int, int] = {}
 
-    class DownloadHook(tqdm):  # type: ignore[type-arg]
+    class DownloadHook(tqdm):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.pop("name", None)
             kwargs.update(file=_Sink(), disable=False, mininterval=0.0)

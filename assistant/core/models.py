@@ -60,6 +60,13 @@ def resolve_model_name(name: str | None) -> str:
     return name
 
 
+def hub_repo_id(name: str | None) -> str | None:
+    """The hub repository a model setting names, or None for the bundled model or a local
+    directory (nothing to download)."""
+    source = resolve_model_name(name)
+    return None if Path(source).is_dir() else source
+
+
 def default_threads() -> int:
     """One thread per physical core but one (kept for the UI, the embedder, the tokenizer),
     at most 4. A second OpenMP thread per core only hurts, and OpenMP threads that must wait
@@ -131,7 +138,7 @@ def _not_downloaded(repo_id: str) -> ModelNotDownloaded:
             "not in the local Hugging Face cache and the hub is unreachable", online=False
         )
     try:
-        size = f" ({plan_download(repo_id, timeout=3.0).size_text})"
+        size = f" ({plan_download(repo_id, repo_id, timeout=3.0).size_text})"
     except ModelLoadError:
         size = ""
     return ModelNotDownloaded(f"not downloaded yet{size}", online=True)
@@ -285,12 +292,13 @@ def quiet_transformers() -> None:
 
 def download_model(name: str) -> str:
     """Fetch a hub model's files into the HF cache (no progress shown; see model_download)."""
-    from assistant.core.model_download import download, hub_disabled, hub_repo_id, plan_download
+    from assistant.core.model_download import download, hub_disabled, plan_download
 
     if hub_disabled():
         raise ModelLoadError(
             "HF_HUB_OFFLINE is set: unset it (and connect to the network) to download models"
         )
-    if hub_repo_id(name) is None:
+    repo_id = hub_repo_id(name)
+    if repo_id is None:
         return resolve_model_name(name)
-    return str(download(plan_download(name)))
+    return str(download(plan_download(name, repo_id)))
