@@ -6,6 +6,16 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+# What a step's probabilities are (TokenStep.probabilities), in words for the token view.
+PROBABILITY_SOURCES: dict[str, str] = {
+    "local": "raw: the model's own distribution; processed: after the decoding processors",
+    "server-raw": (
+        "from the model server: raw is the model's own distribution (top alternatives only, "
+        "rank past them unknown); the server does not report the distribution it sampled "
+        "from, so processed is shown equal to raw"
+    ),
+}
+
 # "sentence_end": grounding stopped at the end of a copied sentence, because the model's own
 # continuation left the passages (DecodingSettings.grounded_stop).
 FinishReason = Literal["eos", "stop", "length", "context", "cancelled", "sentence_end"]
@@ -95,6 +105,9 @@ class TokenStep:
     1-based under the raw distribution. ``text`` is the incrementally decoded text this token
     adds (may be "" while a multi-byte character is incomplete; the joined texts are exact).
     ``provenance`` is set when grounding was on: how much of the token came from the passages.
+    ``probabilities`` says what the numbers are (a key of PROBABILITY_SOURCES): "local" when
+    this process computed both distributions, "server-raw" when a remote server reported only
+    the raw one (``processed_logprob`` then repeats ``logprob`` and ``top_processed`` is empty).
     """
 
     index: int
@@ -107,6 +120,7 @@ class TokenStep:
     top_processed: tuple[TokenProb, ...] = ()
     token: str = ""  # the token itself, readable even where ``text`` is still empty
     provenance: Provenance | None = None
+    probabilities: str = "local"
 
     @property
     def prob(self) -> float:
@@ -139,6 +153,7 @@ class TokenStep:
             top_processed=tuple(TokenProb.from_dict(p) for p in data.get("top_processed", ())),
             token=str(data.get("token", "")),
             provenance=Provenance.from_dict(provenance) if provenance else None,
+            probabilities=str(data.get("probabilities", "local")),
         )
 
 
