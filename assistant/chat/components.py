@@ -105,13 +105,19 @@ class Components:
         """The generator; raises ModelLoadError when no model can be loaded."""
         with self._lock:
             if self._engine is None:
-                from assistant.core.engine import Engine
+                from assistant.core.engine_factory import (
+                    REMOTE_NOTICES,
+                    engine_from_settings,
+                    is_remote_engine,
+                )
                 from assistant.core.models import quiet_transformers
 
                 quiet_transformers()
-                self._engine = Engine.from_settings(self.settings)
+                self._engine = engine_from_settings(self.settings)
                 if self._engine.loaded.notice:
                     self.notices.append(Notice(self._engine.loaded.notice, "warning"))
+                if is_remote_engine(self._engine):
+                    self.notices.extend(Notice(text, "info") for text in REMOTE_NOTICES)
             return self._engine
 
     def use_engine(self, engine: Engine) -> None:

@@ -13,15 +13,17 @@ from assistant.text_safety import escape_controls
 
 
 def engine_for(settings: Settings, args: argparse.Namespace) -> Any:
-    from assistant.core import Engine
+    from assistant.core.engine_factory import REMOTE_NOTICES, engine_from_settings, is_remote_engine
     from assistant.core.models import quiet_transformers
 
     quiet_transformers()
-    engine = Engine.from_settings(settings)
+    engine = engine_from_settings(settings)
     if getattr(args, "no_truncate", False):
         engine.truncate_prompt = False
     if engine.loaded.notice:
         notice(f"note: {engine.loaded.notice}")
+    if is_remote_engine(engine):  # the chat's own notices say the rest
+        notice(f"note: {REMOTE_NOTICES[1]}")
     return engine
 
 
