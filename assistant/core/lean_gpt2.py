@@ -15,6 +15,7 @@ HF's model (``core.runner.HFRunner``), which stays the reference for every test.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from assistant.core import row_kernels
+
 Projection = Callable[[torch.Tensor], torch.Tensor]  # (n, in) -> (n, out)
 
 SUPPORTED_ACTIVATIONS = ("gelu_new", "gelu_pytorch_tanh")  # both GELU's tanh approximation
@@ -31,9 +34,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def _gelu_new(x: torch.Tensor) -> torch.Tensor:
-    """HF's NewGELUActivation, op for op: bit-identical to the reference. F.gelu(approximate=
-    "tanh") differs by float rounding, and in the int8 twin a rounding difference can move an
-    activation across a quantization step."""
+    """HF's NewGELUActivation, op for op (F.gelu(approximate="tanh") differs by rounding)."""
     return 0.5 * x * (1.0 + torch.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
@@ -116,17 +117,34 @@ class LeanCache:
 
 
 # ---------------------------------------------------------------------- the weights
-def _projection(module: nn.Module) -> Projection:
-    """A call computing ``module`` on (n, in) rows, on its own weight tensors."""
-    from transformers.pytorch_utils import Conv1D
+KERNELS = ("fast", "torch")  # fast: core.row_kernels for one-row steps; torch: torch's only
 
-    if isinstance(module, Conv1D):  # GPT-2's fp32 layers: Conv1D.forward is this addmm
-        weight, bias = module.weight, module.bias
-        return lambda h: torch.addmm(bias, h, weight)
-    if type(module) is nn.Linear:  # conv1d_to_linear without quantization
-        linear_weight, linear_bias = module.weight, module.bias
-        return lambda h: F.linear(h, linear_weight, linear_bias)
-    return module.forward  # packed int8 weights: the quantized module is the only way in
+
+@dataclass(frozen=True)
+class _Projection:
+    """One weight matrix: a call for any number of rows, and one for a single row (a decode
+    step's matrix-vector product, where a faster kernel may exist)."""
+
+    rows: Projection
+    row: Projection
+
+    @classmethod
+    def of(cls, module: nn.Module, kernels: str) -> _Projection:
+        from transformers.pytorch_utils import Conv1D
+
+        if isinstance(module, Conv1D):  # GPT-2's fp32 layers: Conv1D.forward is this addmm
+            weight, bias = module.weight, module.bias
+            rows: Projection = lambda h: torch.addmm(bias, h, weight)  # noqa: E731
+            fast = row_kernels.conv1d_row(weight, bias) if kernels == "fast" else None
+            return cls(rows, fast or rows)
+        if type(module) is nn.Linear:  # a head, or conv1d_to_linear without quantization
+            linear_weight, linear_bias = module.weight, module.bias
+            rows = lambda h: F.linear(h, linear_weight, linear_bias)  # noqa: E731
+            fast = row_kernels.linear_row(linear_weight, linear_bias) if kernels == "fast" else None
+            return cls(rows, fast or rows)
+        # Packed int8 weights: the quantized module is the only way in (forward, not
+        # __call__: no hook machinery per call).
+        return cls(module.forward, module.forward)
 
 
 @dataclass(frozen=True)
@@ -143,11 +161,11 @@ class _Norm:
 @dataclass(frozen=True)
 class _Layer:
     ln_1: _Norm
-    qkv: Projection  # GPT-2's c_attn: queries, keys and values in one matmul
-    attn_out: Projection
+    qkv: _Projection  # GPT-2's c_attn: queries, keys and values in one matmul
+    attn_out: _Projection
     ln_2: _Norm
-    mlp_in: Projection
-    mlp_out: Projection
+    mlp_in: _Projection
+    mlp_out: _Projection
 
 
 def _norm(x: torch.Tensor, norm: _Norm) -> torch.Tensor:
@@ -156,14 +174,19 @@ def _norm(x: torch.Tensor, norm: _Norm) -> torch.Tensor:
 
 # ---------------------------------------------------------------------- the runner
 class LeanRunner:
-    """``core.runner.Runner`` over a GPT2LMHeadModel (fp32, or its int8 twin)."""
+    """``core.runner.Runner`` over a GPT2LMHeadModel (fp32, or its int8 twin).
+
+    ``kernels="fast"`` computes single-row steps with ``core.row_kernels`` where they exist
+    (fp32 only); ``"torch"`` keeps torch's kernels everywhere (the benchmark's baseline)."""
 
     name = "lean"
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, *, kernels: str = "fast") -> None:
         reason = unsupported_reason(model)
         if reason is not None:
             raise ValueError(f"the lean GPT-2 forward does not support this model: {reason}")
+        if kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {', '.join(KERNELS)} (got {kernels!r})")
         config = model.config
         body = model.transformer
         self.model = model  # kept alive: the tensors below are its own
@@ -176,25 +199,38 @@ class LeanRunner:
         self.layers = [
             _Layer(
                 _Norm.of(block.ln_1),
-                _projection(block.attn.c_attn),
-                _projection(block.attn.c_proj),
+                _Projection.of(block.attn.c_attn, kernels),
+                _Projection.of(block.attn.c_proj, kernels),
                 _Norm.of(block.ln_2),
-                _projection(block.mlp.c_fc),
-                _projection(block.mlp.c_proj),
+                _Projection.of(block.mlp.c_fc, kernels),
+                _Projection.of(block.mlp.c_proj, kernels),
             )
             for block in body.h
         ]
         self.ln_f = _Norm.of(body.ln_f)
-        self.lm_head = self._head(model.lm_head)
+        # Whether one-row steps run numpy's BLAS (only the blocks' Conv1D rows can).
+        self.numpy_rows = any(
+            p.row is not p.rows
+            for layer in self.layers
+            for p in (layer.qkv, layer.attn_out, layer.mlp_in, layer.mlp_out)
+        )
+        # fp32: the (tied) embedding matrix, read in place; int8 twin: its quantized copy.
+        self.lm_head = _Projection.of(model.lm_head, kernels).row  # only the last row
         self.scale = self.head_dim**-0.5
-        self.activation = _gelu_new if config.activation_function == "gelu_new" else _gelu_tanh
+        self.activation = self._activation(config.activation_function, body.h[0].mlp.c_fc)
 
     @staticmethod
-    def _head(head: nn.Module) -> Projection:
-        if type(head) is nn.Linear:  # fp32: the (tied) embedding matrix, read in place
-            weight, bias = head.weight, head.bias
-            return lambda h: F.linear(h, weight, bias)
-        return head.forward  # int8 twin: its own quantized copy of the head
+    def _activation(
+        name: str, first_projection: nn.Module
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """F.gelu's fused tanh GELU (one kernel; HF's gelu_new formula is seven, ~40 µs more
+        per GPT-2-small layer and step) except on an int8 twin with gelu_new, which follows
+        HF op for op: there a rounding difference can move an activation across a
+        quantization step of the next layer."""
+        from transformers.pytorch_utils import Conv1D
+
+        quantized = not isinstance(first_projection, (Conv1D, nn.Linear))
+        return _gelu_new if name == "gelu_new" and quantized else _gelu_tanh
 
     def new_cache(self, capacity: int) -> LeanCache:
         return LeanCache(self.n_layer, self.n_head, self.head_dim, capacity)
@@ -214,7 +250,10 @@ class LeanRunner:
                 f"({start} cached + {n} new)"
             )
         cache.reserve(end)
-        with torch.inference_mode():
+        # One-row steps may run numpy's BLAS (core.row_kernels): on torch's thread count.
+        blas = n == 1 and self.numpy_rows
+        threads = row_kernels.blas_threads_like_torch() if blas else contextlib.nullcontext()
+        with torch.inference_mode(), threads:
             logits = self._forward(ids[0], cache, start, end)
         cache._length = end
         # A plain tensor (not an inference one): callers may edit logits in place.
@@ -224,22 +263,29 @@ class LeanRunner:
         n, d, heads, head_dim = end - start, self.n_embd, self.n_head, self.head_dim
         x = F.embedding(ids, self.wte) + self.wpe[start:end]  # (n, d)
         mask = _attention_mask(start, end)
+        one = n == 1
         for index, layer in enumerate(self.layers):
-            qkv = layer.qkv(_norm(x, layer.ln_1))  # (n, 3d)
-            q, k, v = qkv.view(n, 3, heads, head_dim).permute(1, 2, 0, 3)  # each (heads, n, hd)
-            keys, values = cache.keys[index][0], cache.values[index][0]
-            keys[:, start:end] = k
-            values[:, start:end] = v
+            qkv_of, attn_out, mlp_in, mlp_out = (
+                (p.row if one else p.rows)
+                for p in (layer.qkv, layer.attn_out, layer.mlp_in, layer.mlp_out)
+            )
+            qkv = qkv_of(_norm(x, layer.ln_1))  # (n, 3d)
+            # (3, 1, heads, n, hd): 4-D, as SDPA's fused CPU kernels want (3-D falls back
+            # to the unfused math path: 4x slower on a 512-token prefill).
+            q, k, v = qkv.view(1, n, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+            keys, values = cache.keys[index], cache.values[index]
+            keys[:, :, start:end] = k
+            values[:, :, start:end] = v
             attended = F.scaled_dot_product_attention(
                 q,
-                keys[:, :end],
-                values[:, :end],
+                keys[:, :, :end],
+                values[:, :, :end],
                 attn_mask=mask,
                 is_causal=start == 0 and n > 1,
                 scale=self.scale,
-            )  # (heads, n, hd)
-            x = x + layer.attn_out(attended.transpose(0, 1).reshape(n, d))
-            x = x + layer.mlp_out(self.activation(layer.mlp_in(_norm(x, layer.ln_2))))
+            )  # (1, heads, n, hd)
+            x = x + attn_out(attended[0].transpose(0, 1).reshape(n, d))
+            x = x + mlp_out(self.activation(mlp_in(_norm(x, layer.ln_2))))
         return self.lm_head(_norm(x[-1:], self.ln_f))[0].float()
 
 
