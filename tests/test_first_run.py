@@ -66,6 +66,23 @@ def test_the_offline_setting_keeps_the_cli_off_the_hub(online_hub: OnlineHub) ->
     assert "offline" in proc.stderr and online_hub.hub.requests == []
 
 
+def test_the_offer_comes_once_as_soon_as_the_model_stage_ends(online_hub: OnlineHub) -> None:
+    parts = Components(settings())
+    parts.engine()
+    run = FirstRun(parts.settings, parts)
+    offers: list[object] = []
+    run.on_offer = offers.append
+    heard: list[LoadStage] = []
+    watch = run.watch(heard.append)
+    watch(LoadStage("model", "running"))
+    assert offers == []
+    watch(LoadStage("model", "done", 1.0, "bundled fallback"))
+    assert offers == [run.offer] and run.offer is not None
+    watch(LoadStage("index", "done"))
+    run.check()  # again: nothing new
+    assert len(offers) == 1 and [s.name for s in heard] == ["model", "model", "index"]
+
+
 def test_declining_the_offer_downloads_nothing(online_hub: OnlineHub) -> None:
     parts, run = first_run(settings())
     assert run.offer is not None and parts.notices == []  # the offer replaces the notice

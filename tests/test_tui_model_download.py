@@ -4,6 +4,7 @@ then the header and a notice say the chat switched; no keeps the bundled model."
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from textual.widgets import Static
 from assistant.chat.components import Components
 from assistant.chat.events import Notice
 from assistant.chat.first_run import FirstRun
-from assistant.chat.loading import StageCallback
+from assistant.chat.loading import StageCallback, StageClock
 from assistant.chat.model_info import ModelInfo
 from assistant.settings import load_settings
 from assistant.tui.app import AssistantApp
@@ -70,6 +71,7 @@ async def test_yes_downloads_shows_progress_and_switches(
         assert "gpt2" in text and REPO_ID in text and str(online_hub.cache) in text, text
         assert session.first_run.offer is not None
         assert session.first_run.offer.plan.size_text in text
+        await wait_until(pilot, app.loaded.is_set)
         assert app.header.fallback  # the bundled model answers meanwhile
         heard: list[str] = []
         original = app.header.show_stage
@@ -104,3 +106,45 @@ async def test_no_keeps_the_bundled_model_and_downloads_nothing(
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, ModelDownloadScreen))
         assert online_hub.hub.downloaded() == []
+
+
+class SlowIndexSession(FirstRunSession):
+    """The model loads at once; the index stage waits for the test (a first-run build)."""
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__(db_path)
+        self.index_done = threading.Event()
+
+    def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
+        heard = self.first_run.watch(on_stage)
+        model = StageClock("model", heard)
+        self.parts.engine()
+        model.finish("done", "bundled fallback")
+        index = StageClock("index", heard)
+        assert self.index_done.wait(60)
+        index.finish("done")
+        notices, self.parts.notices = self.parts.notices, []
+        return notices
+
+
+@pytest.mark.asyncio
+async def test_the_offer_and_the_download_come_while_the_index_still_builds(
+    tmp_path: Path, online_hub: OnlineHub
+) -> None:
+    session = SlowIndexSession(tmp_path / "history.db")
+
+    def factory(approve: Any) -> SlowIndexSession:
+        session.approve = approve
+        return session
+
+    app = AssistantApp(factory, export_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelDownloadScreen))
+        assert not app.loaded.is_set()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: any("switched to gpt2" in n for n in notices(app)))
+        assert not app.loaded.is_set()  # the index is still "building"
+        session.index_done.set()
+        await wait_until(pilot, app.loaded.is_set)
+        assert app.header.model_name == "gpt2" and not app.header.fallback
+        assert not isinstance(app.screen, ModelDownloadScreen)  # asked once

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.chat.events import Notice
-from assistant.chat.loading import StageCallback, StageClock
+from assistant.chat.loading import LoadStage, StageCallback, StageClock
 from assistant.errors import AssistantError
 
 if TYPE_CHECKING:
@@ -76,6 +77,9 @@ class FirstRun:
         self.parts = parts
         self.offer: ModelOffer | None = None
         self.said_offline = False  # the one offline line was handed out
+        # Told of the offer as soon as it is made (the UI may ask while the rest loads).
+        self.on_offer: Callable[[ModelOffer], object] | None = None
+        self._checked = False
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -88,12 +92,25 @@ class FirstRun:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def watch(self, on_stage: StageCallback | None) -> StageCallback:
+        """``on_stage`` for the session's loading, checking as soon as the model stage ends
+        (so the offer can be answered, and the download run, while the index builds)."""
+
+        def heard(stage: LoadStage) -> None:
+            if on_stage is not None:
+                on_stage(stage)
+            if stage.name == "model" and stage.state != "running":
+                self.check()
+
+        return heard
+
     def check(self) -> None:
-        """After loading: an offer, the offline line, or nothing (the model is there). Makes
-        one metadata request to the hub, and only when the model is missing."""
+        """After the model loaded: an offer, the offline line, or nothing (the model is
+        there). Runs once; one metadata request to the hub, only when the model is missing."""
         engine = self.parts.engine_if_loaded
-        if engine is None or not engine.loaded.is_fallback:
+        if self._checked or engine is None or not engine.loaded.is_fallback:
             return
+        self._checked = True
         from assistant.core.model_download import hub_disabled, plan_download
         from assistant.core.models import hub_reachable, hub_repo_id
         from assistant.errors import ModelLoadError
@@ -114,6 +131,8 @@ class FirstRun:
             self._say_offline(name, str(exc))
             return
         self._drop_fallback_notice()
+        if self.on_offer is not None:
+            self.on_offer(self.offer)
 
     def _say_offline(self, name: str, why: str) -> None:
         self._drop_fallback_notice()

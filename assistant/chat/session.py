@@ -94,8 +94,7 @@ class ChatSession:
         """Load the engine and embedder, open (or build) the index, start the tool servers,
         each stage reported to ``on_stage``. Failures come back as Notices; the chat works
         with whatever loaded."""
-        load_all(self.parts, on_stage)
-        self.first_run.check()
+        load_all(self.parts, self.first_run.watch(on_stage))  # may offer the model's download
         return self._take_notices()
 
     def close(self) -> None:

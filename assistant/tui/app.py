@@ -37,6 +37,7 @@ from assistant.tui.widgets.header import StatusHeader, rebuild_ended
 from assistant.tui.widgets.token_panel import TokenPanel
 
 if TYPE_CHECKING:
+    from assistant.chat.first_run import FirstRun
     from assistant.chat.loading import LoadStage
     from assistant.chat.session_protocol import ApproveFn, ChatSessionLike
     from assistant.core.decoding import DecodingSettings
@@ -111,6 +112,8 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.export_dir = export_dir or Path.cwd()
         self.last_question: str | None = None
         self.load_error: str | None = None
+        self.first_run: FirstRun | None = None  # the session's download offer, from loading on
+        self._offered = False  # the first-run dialog was shown
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -152,6 +155,9 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         """Background thread: build the session and load model, index and tool servers."""
         try:
             session = self.session_factory(self.gate)
+            self.first_run = session.first_run
+            if self.first_run is not None:  # asked as soon as the model stage is done
+                self.first_run.on_offer = lambda _: self._from_loader(self.offer_download)
             notices = list(session.load(on_stage=self._stage_reported))
         except Exception as exc:  # a broken setup is shown, not raised into the event loop
             self._from_loader(self._load_failed, f"{type(exc).__name__}: {exc}")
@@ -204,7 +210,7 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
             self.decoding = session.default_decoding
         self.header.status = "generating" if self.runner.busy else "ready"
         self.loaded.set()
-        if first_run is not None and first_run.offer is not None:
+        if first_run is not None and first_run.offer is not None and not self._offered:
             self.offer_download()
 
     def _load_failed(self, message: str) -> None:
@@ -300,12 +306,13 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         """Ask before downloading the configured model (the first run, or /download)."""
         from assistant.tui.screens.model_download import ModelDownloadScreen
 
-        first_run = self.session.first_run if self.session is not None else None
+        first_run = self.first_run
         if first_run is not None and first_run.offer is not None:
+            self._offered = True
             self.push_screen(ModelDownloadScreen(first_run.offer), self._download_answered)
 
     def _download_answered(self, yes: bool | None) -> None:
-        first_run = self.session.first_run if self.session is not None else None
+        first_run = self.first_run
         if first_run is None or first_run.offer is None:
             return
         if not yes:
@@ -320,16 +327,17 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
             )
 
     def _download_ended(self, stage: LoadStage) -> None:
-        if stage.state == "done" and self.session is not None:
-            model = self.session.model_info()
-            self.header.model_name = model.name if model is not None else "no model"
-            self.header.fallback = model is not None and model.fallback
+        if stage.state == "done":
+            if self.session is not None:  # else the header learns it when loading ends
+                model = self.session.model_info()
+                self.header.model_name = model.name if model is not None else "no model"
+                self.header.fallback = model is not None and model.fallback
             self.show_notice(stage.detail)
         else:
             self.show_notice(f"model download: {stage.detail}", "warning")
 
     def command_download(self, arg: str) -> None:
-        first_run = self.session.first_run if self.session is not None else None
+        first_run = self.first_run
         if first_run is None:
             self.notify("The chat is still loading.", severity="warning")
         elif arg.strip().lower() == "cancel":
