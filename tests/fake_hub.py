@@ -7,7 +7,8 @@ hub's URL layout, with the headers huggingface_hub reads.
 
 ``gate_after``: the server sends that many bytes of the big weights file, then waits for
 ``release`` before sending the rest (a throttled link that a test can cancel "midway").
-Run standalone (``python -m tests.fake_hub DIR REPO``) it prints its port and serves forever.
+Run standalone (``python -m tests.fake_hub DIR REPO [BYTES_PER_S]``) it prints its address
+and serves until killed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,11 +30,17 @@ DISTRACTORS = {"tf_model.h5": b"not for us", "flax_model.msgpack": b"nor this", 
 
 class FakeHub:
     def __init__(
-        self, files: dict[str, bytes], repo_id: str, *, gate_after: int | None = None
+        self,
+        files: dict[str, bytes],
+        repo_id: str,
+        *,
+        gate_after: int | None = None,
+        bytes_per_second: int | None = None,
     ) -> None:
         self.files = {**DISTRACTORS, **files}
         self.repo_id = repo_id
         self.gate_after = gate_after
+        self.bytes_per_second = bytes_per_second  # a slow link, for trying the UI by hand
         self.release = threading.Event()
         self.gate_reached = threading.Event()
         self.requests: list[tuple[str, str]] = []  # (method, path)
@@ -141,6 +149,11 @@ class FakeHub:
                         hub.gate_reached.set()
                         hub.release.wait(60)
                         self.wfile.write(data[gate:])
+                    elif hub.bytes_per_second:
+                        piece = max(1, hub.bytes_per_second // 10)
+                        for start in range(0, len(data), piece):
+                            self.wfile.write(data[start : start + piece])
+                            time.sleep(0.1)
                     else:
                         self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
@@ -163,6 +176,7 @@ def _etag(data: bytes) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - for trying the first run by hand
-    hub = FakeHub.of_directory(Path(sys.argv[1]), sys.argv[2]).start()
+    rate = int(sys.argv[3]) if len(sys.argv) > 3 else None  # bytes per second
+    hub = FakeHub.of_directory(Path(sys.argv[1]), sys.argv[2], bytes_per_second=rate).start()
     print(hub.endpoint, flush=True)
     threading.Event().wait()

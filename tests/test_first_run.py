@@ -169,3 +169,29 @@ def _plan_files(online: OnlineHub) -> list[tuple[str, int]]:
     from assistant.core.model_download import plan_download
 
     return list(plan_download("gpt2", REPO_ID).files)
+
+
+def test_ctrl_c_cancels_a_cli_download_and_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    online = start_hub(tmp_path, monkeypatch, gate_after=1_000_000)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "models", "--download", "gpt2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=online.env(),
+        )
+        assert online.hub.gate_reached.wait(120), "the weights download never started"
+        proc.send_signal(signal.SIGINT)
+        online.hub.release.set()
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "downloading gpt2 (openai-community/gpt2" in err and "cancelling" in err
+        assert "Traceback" not in err
+        assert not is_cached(REPO_ID) and not list(online.cache.rglob("*.incomplete"))
+    finally:
+        online.hub.close()
