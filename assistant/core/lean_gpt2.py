@@ -4,10 +4,12 @@ for decoding one sequence with the least work per token.
 What it saves over ``GPT2LMHeadModel.forward`` (see ``benchmarks/lean_forward.py``): no
 module calls, hooks or output dataclasses per layer, no attention-mask construction (prefill
 from an empty cache is SDPA's ``is_causal``; one new token attends to everything cached), a
-KV cache preallocated per layer and written in place, and the LM head only over the last
-position. The fp32 weights are used where they lie (Conv1D's ``weight``/``bias`` through
-``torch.addmm``, exactly as Conv1D computes); an int8 twin from ``models.quantize_int8``
-has packed weights, so its projections are called as the quantized modules they are.
+KV cache preallocated per layer and written in place, the LM head only over the last
+position, one fused GELU kernel. The fp32 weights are used where they lie: Conv1D's
+``weight``/``bias`` through ``torch.addmm`` (exactly what Conv1D computes) for a prompt, and
+for a one-row decode step the faster kernels of ``core.row_kernels`` on the same tensors;
+an int8 twin from ``models.quantize_int8`` has packed weights, so its projections are called
+as the quantized modules they are.
 
 ``unsupported_reason`` names what this forward does not reproduce; the caller then keeps
 HF's model (``core.runner.HFRunner``), which stays the reference for every test.
@@ -250,9 +252,9 @@ class LeanRunner:
                 f"({start} cached + {n} new)"
             )
         cache.reserve(end)
-        # One-row steps may run numpy's BLAS (core.row_kernels): on torch's thread count.
+        # One-row steps may run numpy's BLAS (core.row_kernels), bounded to one thread.
         blas = n == 1 and self.numpy_rows
-        threads = row_kernels.blas_threads_like_torch() if blas else contextlib.nullcontext()
+        threads = row_kernels.one_blas_thread() if blas else contextlib.nullcontext()
         with torch.inference_mode(), threads:
             logits = self._forward(ids[0], cache, start, end)
         cache._length = end

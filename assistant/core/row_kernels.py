@@ -3,12 +3,12 @@
 
 A decode step of a 124M-parameter model is ~50 matrix-vector products, bounded by how fast
 the weights stream from memory. On the 2-core AMD EPYC (Zen 4) this project is measured on,
-one thread, CPU time, GPT-2-small shapes (``benchmarks/lean_forward.py``, "kernels"):
-torch's MKL sgemv reads the block matrices at ~55% of a plain ``sum``'s bandwidth and the LM
-head at ~45%; numpy's OpenBLAS on the same memory reaches ~70% for GPT-2's Conv1D layout
-(in, out), and oneDNN's linear ~60% for the head's (out, in) layout. Together a decode step
-took ~20% less CPU time. Both only change the order of float additions (logits agree with
-the torch kernels to ~1e-5).
+one thread, CPU time per step, GPT-2 small's real weights (``benchmarks/lean_forward.py
+--json``, "kernels"; a shared machine, so ratios only): the 48 block matrices took 27.0 ms
+through ``torch.addmm`` (MKL) and 21.7 through numpy's OpenBLAS on the same memory (a plain
+``sum`` of them: 13.7); the LM head 15.8 ms through ``F.linear`` and 12.0 through oneDNN's
+linear (``sum``: 5.6). A whole lean decode step took 1.31x less CPU time with them. Both
+only reorder float additions (logits agree with torch's kernels to ~1e-5).
 
 Each factory returns None where its kernel is missing or would run on threads we cannot
 bound (numpy on a BLAS that threadpoolctl cannot reach); the caller keeps torch's kernel.
@@ -49,19 +49,22 @@ def _openblas() -> Any | None:
 
 
 @contextlib.contextmanager
-def blas_threads_like_torch() -> Iterator[None]:
-    """numpy's OpenBLAS on as many threads as torch has now (the engine's decoding count)."""
+def one_blas_thread() -> Iterator[None]:
+    """numpy's OpenBLAS on one thread. A one-row product is bandwidth-bound, and OpenBLAS's
+    own threads next to torch's OpenMP ones fight for the cores: with torch on 2 threads on
+    the loaded 2-core machine, decoding fell from 9 to 2 tok/s (CPU time) when OpenBLAS
+    followed torch's count, and stayed at 9 on one."""
     openblas = _openblas()
     if openblas is None:
         yield
         return
-    with openblas.limit(limits=torch.get_num_threads()):
+    with openblas.limit(limits=1):
         yield
 
 
 def conv1d_row(weight: torch.Tensor, bias: torch.Tensor) -> RowProduct | None:
     """``row @ weight + bias`` for a Conv1D's (in, out) fp32 weight, through numpy's OpenBLAS
-    sgemv over the same memory. Call inside ``blas_threads_like_torch``."""
+    sgemv over the same memory. Call inside ``one_blas_thread``."""
     if not _worth_it(weight) or _openblas() is None:
         return None
     matrix = weight.detach().numpy()  # a view: no copy of the weights
