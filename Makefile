@@ -8,13 +8,14 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+LLAMA_SERVER := $(VENV)/llama.cpp/bin/llama-server
 TORCH_PIN := torch==2.13.0
 # No global HF_HUB_OFFLINE: `make chat` may offer to download the configured model (with
 # consent); tests, benchmarks and lint stay offline (their targets export it).
 export TOKENIZERS_PARALLELISM ?= false
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
-.PHONY: chat test bench lint install install-dev clean
+.PHONY: chat test bench lint install install-dev llama-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,13 +32,19 @@ $(DEV_STAMP): $(STAMP)
 	$(BIN)/python -c "import pytest, ruff, mypy"
 	touch $@
 
+# llama.cpp's server for the remote-engine tests, built once from the sources in the
+# llama-cpp-python sdist (about 10 minutes on 2 cores; see scripts/build_llama_server.sh).
+$(LLAMA_SERVER): | $(DEV_STAMP)
+	bash scripts/build_llama_server.sh $(VENV)
+
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
+llama-server: $(LLAMA_SERVER)
 
 chat: $(STAMP)
 	$(BIN)/assistant chat
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(LLAMA_SERVER)
 	$(OFFLINE) $(BIN)/python -m pytest -q
 
 bench: $(DEV_STAMP)

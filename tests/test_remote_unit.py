@@ -125,7 +125,7 @@ def test_sampling_settings_map_to_each_dialect() -> None:
     )
     llama = completion_body(settings, prompt_ids=[1], model="", kind="llama.cpp")
     assert (llama["temperature"], llama["top_k"], llama["top_p"]) == (0.7, 40, 0.9)
-    assert llama["repeat_penalty"] == 1.2 and llama["repeat_last_n"] == -1
+    assert llama["repeat_penalty"] == 1.2 and llama["repeat_last_n"] == 1024
     assert llama["seed"] == 5 and "model" not in llama
     vllm = completion_body(settings.replace(top_k=0), prompt_ids=[1], model="gpt2", kind="openai")
     assert vllm["top_k"] == -1 and vllm["repetition_penalty"] == 1.2

@@ -35,9 +35,15 @@ LOCAL_ONLY = "needs the model's weights in this process: it is local-only with a
 PROBABILITIES = "server-raw"
 
 
-class LocalOnlyError(UsageError, AttributeError):
-    """Something asked a remote engine for its weights. An AttributeError too, so a
-    ``hasattr`` probe of the engine stays a plain False."""
+class LocalOnlyError(UsageError):
+    """Something asked a remote engine for its weights: a one-line refusal. Not an
+    AttributeError, so a view probing the model (``getattr(model, "transformer", None)``)
+    says why it cannot run instead of "not a GPT-2 model"."""
+
+
+class MissingLocalPart(LocalOnlyError, AttributeError):
+    """A local engine's part (runners, KV-cache store) asked of a remote engine; an
+    AttributeError too, so a ``hasattr`` probe of the engine stays a plain False."""
 
 
 class NoWeights:
@@ -114,7 +120,7 @@ class RemoteEngine(Engine):
 
     def __getattr__(self, name: str) -> NoReturn:
         # The local engine's runners, prefix store and thread policy have no remote meaning.
-        raise LocalOnlyError(f"{name!r} {LOCAL_ONLY}")
+        raise MissingLocalPart(f"this view {LOCAL_ONLY} (it asked for {name!r})")
 
     @property
     def context_length(self) -> int:
@@ -137,6 +143,7 @@ class RemoteEngine(Engine):
             prompt_ids=prompt_ids,
             model=self.server.model,
             kind=self.server.kind,
+            context_length=self.server.context_length,
             max_tokens=1,
         )
         tokens: list[ServerToken] = []
@@ -146,17 +153,21 @@ class RemoteEngine(Engine):
             raise RemoteServerError(f"{self.client.where} returned no token logprobs")
         return tokens
 
-    def _prob(self, token_id: int | None, text: str | None, logprob: float) -> TokenProb:
+    def _prob(
+        self, token_id: int | None, text: str | None, logprob: float, data: bytes | None = None
+    ) -> TokenProb:
         if token_id is None:
             raise RemoteServerError(f"{self.client.where} named a token without its id")
         if text is not None:
             self.server_texts.remember(token_id, text)
+        if data is not None:
+            self.tokenizer.token_bytes.setdefault(token_id, data)
         shown = text if text is not None else self.token_texts.text(token_id)
         return TokenProb(token_id, shown, math.exp(logprob), logprob)
 
     def step_of(self, token: ServerToken, index: int, text: str, k: int) -> TokenStep:
         """A TokenStep from what the server said about one token."""
-        chosen = self._prob(token.token_id, token.piece, token.logprob)
+        chosen = self._prob(token.token_id, token.piece, token.logprob, token.piece_bytes)
         top = tuple(self._prob(a.token_id, a.text, a.logprob) for a in token.top)
         ids = [p.token_id for p in top]
         rank = ids.index(chosen.token_id) + 1 if chosen.token_id in ids else len(ids) + 1
@@ -206,7 +217,11 @@ class RemoteEngine(Engine):
         self, ids: list[int], settings: DecodingSettings, stop: threading.Event
     ) -> Generator[TokenStep, None, FinishReason]:
         body = completion_body(
-            settings, prompt_ids=ids, model=self.server.model, kind=self.server.kind
+            settings,
+            prompt_ids=ids,
+            model=self.server.model,
+            kind=self.server.kind,
+            context_length=self.server.context_length,
         )
         events = self._events(body)
         joiner = Utf8Joiner()
@@ -244,8 +259,8 @@ class RemoteEngine(Engine):
     def score(self, text: str, stride: int | None = None) -> Score:
         """Log-probability of every token of ``text`` under the served model, one window.
 
-        llama.cpp has no prompt logprobs on /v1/completions ("Only no echo is supported"), so
-        each token is scored as a forced one-token step: the prefix as prompt (its prompt cache
+        llama.cpp's /v1/completions has no prompt logprobs (it ignores ``echo``), so each
+        token is scored as a forced one-token step: the prefix as prompt (its prompt cache
         makes that one new position a request), the token pushed to the top with a logit bias,
         and the log-probability the server reports for it, which is taken before any sampler.
         Other servers answer ``echo`` with the prompt's own logprobs in one request."""
@@ -278,6 +293,7 @@ class RemoteEngine(Engine):
             prompt_ids=prefix,
             model=self.server.model,
             kind=self.server.kind,
+            context_length=self.server.context_length,
             max_tokens=1,
         )
         body["logit_bias"] = [[token_id, 1000.0]]
@@ -342,6 +358,10 @@ class RemoteGenerationStream(GenerationStream):
         self.seconds = 0.0
         self._started = 0.0
         self._iter: Iterator[TokenStep] | None = None
+
+    def __getattr__(self, name: str) -> NoReturn:
+        # A local decode's request (model, processors, KV cache) has no remote counterpart.
+        raise MissingLocalPart(f"this view {LOCAL_ONLY} (it asked for {name!r})")
 
     def _run(self) -> Iterator[TokenStep]:
         started = self._started = time.perf_counter()

@@ -56,8 +56,10 @@ def completion_body(
     model: str,
     kind: ServerKind,
     max_tokens: int | None = None,
+    context_length: int = 1024,
 ) -> dict[str, Any]:
-    """The streamed /v1/completions request for ``settings`` (checked first)."""
+    """The streamed /v1/completions request for ``settings`` (checked first);
+    ``context_length`` is the server's, the window llama.cpp's repeat penalty looks back on."""
     check_supported(settings, kind)
     sampling = settings.strategy == "sample"
     alternatives = requested_alternatives(settings)
@@ -84,7 +86,7 @@ def completion_body(
             min_p=0.0,
             typical_p=settings.typical_p if sampling else 1.0,
             repeat_penalty=settings.repetition_penalty,
-            repeat_last_n=-1,  # HF penalises every earlier token, prompt included
+            repeat_last_n=context_length,  # HF penalises every earlier token, prompt included
             dry_multiplier=0.0,
             xtc_probability=0.0,
             top_n_sigma=-1.0,

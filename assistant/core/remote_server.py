@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from assistant.core.openai_client import OpenAIClient, RemoteServerError
 from assistant.core.remote_params import ServerKind
 from assistant.core.remote_spec import RemoteSpec
+from assistant.core.tokens import byte_decoder
 from assistant.errors import UsageError
 
 DEFAULT_CONTEXT = 1024  # GPT-2's, when a server does not say
@@ -103,6 +105,9 @@ class ServerTokenizer:
         self.info = info
         self.eos_token_id = info.eos_token_id
         self.bos_token_id = info.bos_token_id
+        # Each token's bytes, as llama.cpp's /tokenize pieces and the stream report them: the
+        # byte-level spelling (convert_ids_to_tokens) of tokens holding part of a character.
+        self.token_bytes: dict[int, bytes] = {}
 
     def encode(
         self, text: str, add_special_tokens: bool = False, *, special: bool = True
@@ -112,6 +117,7 @@ class ServerTokenizer:
                 "content": text,
                 "add_special": add_special_tokens,
                 "parse_special": special,  # HF tokenizers split out special tokens too
+                "with_pieces": True,
             }
         else:
             body = {
@@ -121,11 +127,31 @@ class ServerTokenizer:
             }
         answer = self.client.post_json("/tokenize", body)
         tokens = answer.get("tokens") if isinstance(answer, dict) else None
-        if not isinstance(tokens, list) or not all(
-            isinstance(t, int) and not isinstance(t, bool) for t in tokens
-        ):
+        if not isinstance(tokens, list):
             raise RemoteServerError(f"{self.client.where} answered /tokenize without token ids")
-        return list(tokens)
+        return [self._token_id(t) for t in tokens]
+
+    @property
+    def all_special_ids(self) -> list[int]:
+        return sorted({i for i in (self.eos_token_id, self.bos_token_id) if i is not None})
+
+    def _token_id(self, entry: Any) -> int:
+        """An id from /tokenize: a bare int, or llama.cpp's ``{"id", "piece"}`` where the
+        piece is text, or a byte list when it is part of a character."""
+        if isinstance(entry, dict):
+            piece = entry.get("piece")
+            entry = entry.get("id")
+            if isinstance(entry, int) and isinstance(piece, str):
+                self.token_bytes.setdefault(entry, piece.encode("utf-8"))
+            elif (
+                isinstance(entry, int)
+                and isinstance(piece, list)
+                and all(isinstance(b, int) and 0 <= b < 256 for b in piece)
+            ):
+                self.token_bytes.setdefault(entry, bytes(piece))
+        if not isinstance(entry, int) or isinstance(entry, bool):
+            raise RemoteServerError(f"{self.client.where} answered /tokenize without token ids")
+        return entry
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True, **_: Any) -> str:
         ids = [int(i) for i in ids]
@@ -144,5 +170,14 @@ class ServerTokenizer:
             raise RemoteServerError(f"{self.client.where} answered /detokenize without text")
         return text
 
-    def convert_ids_to_tokens(self, token_id: int) -> str | None:
-        return None  # byte-level pieces come with the stream's bytes instead
+    def convert_ids_to_tokens(self, token_id: int) -> str:
+        """GPT-2's byte-level spelling where the token's bytes are known, else its text."""
+        data = self.token_bytes.get(token_id)
+        if data is None:
+            return self.decode([token_id], skip_special_tokens=False)
+        return "".join(byte_encoder()[b] for b in data)
+
+
+@lru_cache(maxsize=1)
+def byte_encoder() -> dict[int, str]:
+    return {b: ch for ch, b in byte_decoder().items()}
