@@ -114,3 +114,8 @@ def test_sizes_read_as_the_hub_shows_them() -> None:
     assert format_bytes(6_255_632) == "6.3 MB"
     assert format_bytes(999) == "999 B"
     assert format_bytes(6_430_000_000) == "6.4 GB"
+
+
+def test_a_malformed_model_id_is_one_clear_error(online_hub: OnlineHub) -> None:
+    with pytest.raises(ModelLoadError, match="not a hub model id"):
+        plan_download("two words", "two words")

@@ -22,9 +22,13 @@ if TYPE_CHECKING:
 def fetch_model(name: str) -> Path | None:
     """Download ``name`` into the HF cache unless it is there (or local); returns the
     snapshot folder, None when nothing had to be fetched."""
+    from assistant.core.engine_factory import is_remote_model
     from assistant.core.model_download import is_cached, plan_download
     from assistant.core.models import hub_repo_id
 
+    if is_remote_model(name):
+        notice(f"{name} is served by a remote server: there is nothing to download")
+        return None
     repo_id = hub_repo_id(name)
     if repo_id is None:
         return None

@@ -128,10 +128,12 @@ def plan_download(name: str, repo_id: str, *, timeout: float = 10.0) -> Download
     if hub_disabled():
         raise ModelLoadError("offline (HF_HUB_OFFLINE is set): cannot reach the model hub")
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 
     try:
         info = HfApi().model_info(repo_id, files_metadata=True, timeout=timeout)
+    except HFValidationError as exc:
+        raise ModelLoadError(f"{repo_id!r} is not a hub model id: {_first_line(exc)}") from exc
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
         raise ModelLoadError(f"the hub has no model {repo_id!r} (HTTP {status})") from exc
