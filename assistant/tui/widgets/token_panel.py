@@ -114,6 +114,8 @@ class TokenPanel(VerticalScroll):
         )
         # With grounding, the processed distribution is the mixed one the token came from.
         title = "mixed (decoded from)" if step.provenance else "after processors"
+        if step.probabilities == "server-raw":
+            title = "after processors (the server does not report them)"
         self.query_one("#token-processed", Static).update(
             prob_table(title, step.top_processed, step.token_id)
         )
@@ -128,6 +130,13 @@ class TokenPanel(VerticalScroll):
     def _probabilities(self, step: TokenStep, message: Any) -> Content:
         head = join((f"token {step.index + 1}: ", "bold"), quoted(step.token or step.text))
         provenance = step.provenance
+        if step.probabilities == "server-raw":  # a remote model: what its server reported
+            return head + join(
+                f"\nraw p={step.prob:.2%} (log {step.logprob:.2f}) from the model server",
+                f"\nrank {step.rank}"
+                + (" (below the alternatives sent)" if step.rank > len(step.top) else ""),
+                "\nafter processors: not reported by the server",
+            )
         if provenance is None:  # grounding off: raw and processed, as always
             return head + join(
                 f"\nraw p={step.prob:.2%} (log {step.logprob:.2f}) rank {step.rank}",
