@@ -119,7 +119,7 @@ class LeanCache:
 
 
 # ---------------------------------------------------------------------- the weights
-KERNELS = ("fast", "torch")  # fast: core.row_kernels for one-row steps; torch: torch's only
+KERNELS = ("fast", "torch")  # fast: core.row_kernels where they pay; torch: torch only
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,7 @@ class _Projection:
 
     rows: Projection
     row: Projection
+    row_on_numpy: bool = False  # the one-row call runs numpy's BLAS (bound its threads)
 
     @classmethod
     def of(cls, module: nn.Module, kernels: str) -> _Projection:
@@ -137,8 +138,11 @@ class _Projection:
         if isinstance(module, Conv1D):  # GPT-2's fp32 layers: Conv1D.forward is this addmm
             weight, bias = module.weight, module.bias
             rows: Projection = lambda h: torch.addmm(bias, h, weight)  # noqa: E731
-            fast = row_kernels.conv1d_row(weight, bias) if kernels == "fast" else None
-            return cls(rows, fast or rows)
+            if kernels == "torch":
+                return cls(rows, rows)
+            fast_rows = row_kernels.conv1d_rows(weight, bias) or rows
+            numpy_row = row_kernels.conv1d_row(weight, bias)
+            return cls(fast_rows, numpy_row or fast_rows, numpy_row is not None)
         if type(module) is nn.Linear:  # a head, or conv1d_to_linear without quantization
             linear_weight, linear_bias = module.weight, module.bias
             rows = lambda h: F.linear(h, linear_weight, linear_bias)  # noqa: E731
@@ -212,7 +216,7 @@ class LeanRunner:
         self.ln_f = _Norm.of(body.ln_f)
         # Whether one-row steps run numpy's BLAS (only the blocks' Conv1D rows can).
         self.numpy_rows = any(
-            p.row is not p.rows
+            p.row_on_numpy
             for layer in self.layers
             for p in (layer.qkv, layer.attn_out, layer.mlp_in, layer.mlp_out)
         )
