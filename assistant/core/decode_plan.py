@@ -16,6 +16,12 @@ PRECISION_LABELS = {
     "fast": "int8",
     "int8-model": "int8 model",
 }
+STEP_PROBABILITIES = {
+    "exact": "local",
+    "fast-prefill": "int8-prefill",
+    "fast": "int8",
+    "int8-model": "int8-model",
+}
 
 
 @dataclass
@@ -28,3 +34,8 @@ class DecodePlan:
     # Called with the ids the cache holds once the decode ends, where a store keeps it.
     release: Callable[[list[int], KVCache], None] | None = None
     reused: int = 0  # prompt ids the cache held when the decode began
+
+    @property
+    def probabilities(self) -> str:
+        """What each TokenStep's numbers are (a key of types.PROBABILITY_SOURCES)."""
+        return STEP_PROBABILITIES[self.precision]

@@ -89,6 +89,7 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
                 top_processed=texts.top(processed_logprobs, k) if processors else (),
                 token=texts.text(token),
                 provenance=copy.provenance(token) if copy is not None else None,
+                probabilities=plan.probabilities,
             )
             if is_eos:
                 return "eos"

@@ -8,8 +8,9 @@ numbers and text the embedder does not know (CJK characters are mostly unknown t
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from assistant.errors import UsageError
 from assistant.rag.embedder import Embedder, model_key
@@ -23,6 +24,7 @@ MODES: tuple[Mode, ...] = ("fused", "dense", "lexical")
 # questions (k = 60, the paper's default, missed one more question in each set).
 RRF_K = 10
 CANDIDATES = 50  # per list, before fusion
+QUERY_VECTORS_KEPT = 16
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class Retriever:
         self._embedder = embedder
         self._lock = threading.Lock()
         self._names: tuple[int, DocumentNames] | None = None  # (generation, its names)
+        # The last few questions' vectors: a regenerated or repeated question is not embedded
+        # again (~20-40 ms with e5 on one thread, most of a regenerate's wait otherwise).
+        self._query_vectors: OrderedDict[str, Any] = OrderedDict()
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
@@ -97,6 +102,21 @@ class Retriever:
         old.close()
         return True
 
+    def _query_vector(self, query: str) -> Any:
+        embedder = self.embedder
+        key = f"{embedder.model_id}\n{query}"
+        with self._lock:
+            cached = self._query_vectors.get(key)
+            if cached is not None:
+                self._query_vectors.move_to_end(key)
+                return cached
+        vector = embedder.encode([query], kind="query")[0]
+        with self._lock:
+            self._query_vectors[key] = vector
+            while len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.popitem(last=False)
+        return vector
+
     def search(
         self, query: str, k: int = 5, mode: Mode = "fused", threshold: float | None = None
     ) -> list[Passage]:
@@ -112,7 +132,7 @@ class Retriever:
         lexical: dict[int, float] = {}
         qvec = None
         if mode != "lexical":
-            qvec = self.embedder.encode([query], kind="query")[0]
+            qvec = self._query_vector(query)
             dense = dict(store.search_dense(qvec, depth))
         if mode != "dense":
             lexical = dict(store.search_lexical(query, depth))

@@ -14,6 +14,10 @@ FINISH_NOTES = {
 }
 
 
+# Shown under an answer decoded with int8 weights (core/decode_plan.py's labels, shortened).
+PRECISION_NOTES = {"fast-prefill": "int8 prefill", "fast": "int8"}
+
+
 def describe_decoding(settings: Any) -> str:
     """A short label for the settings an answer was decoded with, e.g. "sample T=0.7 p=0.9"."""
     if settings is None:
@@ -28,6 +32,9 @@ def describe_decoding(settings: Any) -> str:
         text = "greedy"
     if settings.seed is not None:
         text += f" seed {settings.seed}"
+    precision = getattr(settings, "precision", "exact")
+    if precision != "exact":  # the probabilities are not the fp32 model's: say so
+        text += f" · {PRECISION_NOTES.get(precision, precision)}"
     grounding = getattr(settings, "grounding", "off")
     if grounding != "off" and settings.strategy != "beam":
         text += f" · {grounding} λ≤{settings.copy_strength:g}"

@@ -129,6 +129,18 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         return self.query_one(StatusHeader)
 
     @property
+    def decoding(self) -> DecodingSettings | None:
+        return self._decoding
+
+    @decoding.setter
+    def decoding(self, settings: DecodingSettings | None) -> None:
+        """The next turn's settings; the header says whether their numbers are exact."""
+        self._decoding = settings
+        if self.is_running:  # no header before the app is composed
+            for header in self.query(StatusHeader):
+                header.precision = settings.precision if settings is not None else "exact"
+
+    @property
     def log_view(self) -> MessageLog:
         return self.query_one(MessageLog)
 

@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from assistant.core.decoding import DecodingSettings
 
+# The measured error of each precision (benchmarks/latency.py, fast_mode_kl: KL per answer
+# step against exact, teacher-forced, bundled model), so a teacher knows when numbers are exact.
+PRECISION_HELP = (
+    "exact = fp32 (the true numbers); fast-prefill = prompt through int8 weights, "
+    "mean KL 0.0004, top-1 99%; fast = int8 throughout, mean KL 0.003"
+)
 HELP = {
     "strategy": "greedy, sample or beam",
     "temperature": "sample: > 0, 1 = unchanged",
@@ -32,8 +38,9 @@ HELP = {
     "cad_alpha": "copy+cad: guidance strength α",
     "grounded_stop": "true/false: end after a copied sentence",
     "grounded_sentences": "grounded_stop: at the n-th copied sentence",
+    "precision": PRECISION_HELP,
 }
-TEXT_FIELDS = ("strategy", "grounding")  # chosen from a list, passed on as text
+TEXT_FIELDS = ("strategy", "grounding", "precision")  # chosen from a list, passed on as text
 BOOL_FIELDS = ("grounded_stop",)
 # What a preset leaves as it was: presets are about sampling, not about the passages.
 GROUNDING_FIELDS = (

@@ -27,9 +27,9 @@ __all__ = ["HELP", "SettingsScreen", "form_values", "parse_form"]
 
 def _choices() -> dict[str, tuple[str, ...]]:
     """Fields picked from a list."""
-    from assistant.core.decoding import GROUNDING_MODES, STRATEGIES
+    from assistant.core.decoding import GROUNDING_MODES, PRECISIONS, STRATEGIES
 
-    return {"strategy": STRATEGIES, "grounding": GROUNDING_MODES}
+    return {"strategy": STRATEGIES, "grounding": GROUNDING_MODES, "precision": PRECISIONS}
 
 
 class SettingsScreen(ModalScreen["DecodingSettings | None"]):

@@ -15,6 +15,8 @@ from assistant.chat.loading import LOAD_STAGES, LoadStage
 from assistant.tui.safe_text import join
 
 _MARKS = {"done": "✓", "failed": "✗", "skipped": "–", "running": "…"}
+# Fast modes (core/decoding.py PRECISIONS): the probabilities shown are approximate.
+PRECISION_TAGS = {"fast-prefill": "fast: int8 prefill, approx. p", "fast": "fast: int8, approx. p"}
 
 
 def stage_text(
@@ -48,6 +50,7 @@ class StatusHeader(Widget):
     status: reactive[str] = reactive("starting")
     tokens_per_s: reactive[float] = reactive(0.0)
     loading_s: reactive[int] = reactive(0)  # seconds spent loading so far, shown while > 0
+    precision: reactive[str] = reactive("exact")  # DecodingSettings.precision of the next turn
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -104,6 +107,10 @@ class StatusHeader(Widget):
         parts.append((self.model_name, "bold"))
         if self.fallback:
             parts.append(("  [bundled fallback]", "reverse"))
+        if self.precision == "exact":
+            parts.append(("  exact fp32", "dim"))
+        else:  # a teacher must see at a glance that the probabilities are approximate
+            parts.append((f"  [{PRECISION_TAGS.get(self.precision, self.precision)}]", "reverse"))
         parts.append("  · ")
         parts.append((self.status, "italic"))
         if self.loading_s:

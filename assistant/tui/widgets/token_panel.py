@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from assistant.core.types import PROBABILITY_SOURCES
 from assistant.tui.provenance_view import (
     MODEL_CLASS,
     SOURCE_CLASSES,
@@ -137,6 +138,8 @@ class TokenPanel(VerticalScroll):
                 + (" (below the alternatives sent)" if step.rank > len(step.top) else ""),
                 "\nafter processors: not reported by the server",
             )
+        if step.probabilities != "local":  # fast mode: the numbers are approximate
+            head = head + literal(f"\n{PROBABILITY_SOURCES[step.probabilities]}", "italic")
         if provenance is None:  # grounding off: raw and processed, as always
             return head + join(
                 f"\nraw p={step.prob:.2%} (log {step.logprob:.2f}) rank {step.rank}",
