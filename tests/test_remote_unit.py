@@ -13,7 +13,7 @@ from assistant.core.openai_client import RemoteServerError, parse_sse
 from assistant.core.remote_engine import Utf8Joiner
 from assistant.core.remote_params import check_supported, completion_body
 from assistant.core.remote_spec import is_remote_model, parse_remote_model
-from assistant.core.remote_tokens import tokens_of_choice
+from assistant.core.remote_tokens import choice_of, tokens_of_choice
 from assistant.core.types import PROBABILITY_SOURCES, TokenProb, TokenStep
 from assistant.errors import UsageError
 
@@ -277,4 +277,14 @@ def test_token_step_probability_label_round_trips_and_defaults_to_local() -> Non
     assert TokenStep.from_dict(data) == step
     del data["probabilities"]  # a step stored before the label existed
     assert TokenStep.from_dict(data).probabilities == "local"
-    assert set(PROBABILITY_SOURCES) == {"local", "server-raw"}
+    assert {"local", "server-raw"} <= set(PROBABILITY_SOURCES)
+
+
+def test_a_usage_only_event_has_no_tokens_and_a_choiceless_one_is_an_error() -> None:
+    assert (
+        tokens_of_choice(choice_of({"choices": [], "usage": {"total_tokens": 3}}, WHERE), WHERE)
+        == []
+    )
+    with pytest.raises(RemoteServerError) as info:
+        choice_of({"id": "x", "object": "text_completion"}, WHERE)
+    assert "without choices" in str(info.value)

@@ -121,8 +121,11 @@ def tokens_of_choice(choice: dict[str, Any], where: str) -> list[ServerToken]:
 
 
 def choice_of(event: dict[str, Any], where: str) -> dict[str, Any]:
-    """The event's first choice (a completions stream event has exactly one per prompt)."""
+    """The event's first choice (a completions stream event has exactly one per prompt; a
+    usage-only event, which vLLM sends last when asked for usage, has none: an empty one)."""
     choices = event.get("choices")
+    if choices == [] and "usage" in event:
+        return {}
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise RemoteServerError(f"{where} sent an event without choices: {str(event)[:80]!r}")
     return choices[0]
