@@ -1,5 +1,6 @@
 from dataclasses import FrozenInstanceError
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,23 @@ def test_sources_name_the_folder_each_passage_came_from(tmp_path: Path) -> None:
     assert hit.source == f"{twin / 'twin.txt'}:1-1"
     (beam,) = retriever.search("partial sequences best", k=1, mode="lexical")
     assert beam.source.startswith("corpus/beam.md:")
+
+
+def test_a_repeated_question_is_embedded_once(retriever: Retriever) -> None:
+    """Regenerate asks the same question again: its vector is kept, the results equal."""
+    embedder = retriever.embedder
+    calls: list[str] = []
+    real_encode = embedder.encode
+
+    def counting(texts: list[str], kind: str = "passage") -> Any:
+        calls.extend(texts)
+        return real_encode(texts, kind=kind)
+
+    embedder.encode = counting  # type: ignore[method-assign]
+    first = retriever.search("what does nucleus sampling keep?", 3)
+    again = retriever.search("what does nucleus sampling keep?", 3)
+    other = retriever.search("what is beam search?", 3)
+    assert calls == ["what does nucleus sampling keep?", "what is beam search?"]
+    assert [p.chunk_id for p in first] == [p.chunk_id for p in again]
+    assert [p.score for p in first] == [p.score for p in again]
+    assert other
