@@ -7,8 +7,9 @@ builder) and the bundled course model. Per model: decode tok/s for ``--new-token
 does; CTranslate2 decodes without it), and the first-token time of a ``--prefill-tokens``
 prompt. ``hf`` is ``core.runner.HFRunner`` (the engine's HF path, preallocated cache),
 ``lean_torch`` the lean forward on torch's kernels only, ``lean`` with ``core.row_kernels``
-for the one-row steps. Ratios are medians of per-repeat ratios (same load). "kernels" times
-the pieces on GPT-2 small's real weights (CPU time, medians): what each trick buys.
+(one-row steps on OpenBLAS / oneDNN, prompts on oneDNN). Ratios are medians of per-repeat
+ratios (same load). "kernels" times the pieces on GPT-2 small's real weights (CPU time,
+medians): what each trick buys.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/lean_forward.py --json
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/lean_forward.py --tiny --json   # smoke run
@@ -177,6 +178,7 @@ def bench_model(
         "lean/lean_torch": paired(speed["lean"], speed["lean_torch"]),
         "cpu lean/hf": paired(cpu["lean"], cpu["hf"]),
         "prefill lean/hf": paired(prefill_ms["lean"], prefill_ms["hf"]),
+        "prefill lean/lean_torch": paired(prefill_ms["lean"], prefill_ms["lean_torch"]),
     }
     if ct2 is not None:
         ratios["lean/ct2_fp32"] = paired(speed["lean"], speed["ct2_fp32"])

@@ -1,5 +1,6 @@
-"""Matrix products for ONE row (a decode step), on kernels that read the weights faster than
-``torch.addmm``/``F.linear`` do here, still on the model's own fp32 tensors (no copies).
+"""Matrix products for a decode step's ONE row (and a prompt's many), on kernels that read
+the weights faster than ``torch.addmm``/``F.linear`` do here, still on the model's own fp32
+tensors (no copies).
 
 A decode step of a 124M-parameter model is ~50 matrix-vector products, bounded by how fast
 the weights stream from memory. On the 2-core AMD EPYC (Zen 4) this project is measured on,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,7 +32,8 @@ RowProduct = Callable[[torch.Tensor], torch.Tensor]  # (n, in) -> (n, out)
 
 # Below this a matrix stays in the CPU caches between steps and the bandwidth the faster
 # kernels win is not the limit: each call's fixed cost is. The bundled model (128-wide,
-# 0.2 MB matrices) decoded ~9% slower through them; GPT-2 small's are 2.4-9.4 MB.
+# 0.2 MB matrices) decoded ~9% slower through them (one short run); GPT-2 small's matrices
+# are 2.4-9.4 MB.
 MIN_BYTES = 1 << 20
 
 
@@ -48,18 +51,45 @@ def _openblas() -> Any | None:
     return selected if selected.lib_controllers else None
 
 
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
+class _OneBlasThread:
+    """Holds numpy's OpenBLAS at one thread while any decode step needs it. Counted, so
+    that two engines decoding at once (threads of one process) do not restore the other's
+    limit halfway through its step."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        openblas = _openblas()
+        if openblas is None:
+            yield
+            return
+        with self._lock:
+            if self._users == 0:
+                self._limiter = openblas.limit(limits=1)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[None]:
     """numpy's OpenBLAS on one thread. A one-row product is bandwidth-bound, and OpenBLAS's
     own threads next to torch's OpenMP ones fight for the cores: with torch on 2 threads on
     the loaded 2-core machine, decoding fell from 9 to 2 tok/s (CPU time) when OpenBLAS
     followed torch's count, and stayed at 9 on one."""
-    openblas = _openblas()
-    if openblas is None:
-        yield
-        return
-    with openblas.limit(limits=1):
-        yield
+    return _ONE_BLAS_THREAD.held()
 
 
 def conv1d_row(weight: torch.Tensor, bias: torch.Tensor) -> RowProduct | None:
@@ -92,8 +122,10 @@ def _onednn_linear() -> Callable[..., torch.Tensor] | None:
         return None
     try:
         linear = torch.ops.mkldnn._linear_pointwise
-        probe_weight = torch.randn(8, 4)
-        probe_row = torch.randn(1, 4)
+        # Fixed values, not torch.randn: building a runner must not move the global RNG
+        # that seeded sampling depends on.
+        probe_weight = torch.arange(32, dtype=torch.float32).reshape(8, 4) / 32
+        probe_row = torch.arange(4, dtype=torch.float32).reshape(1, 4) / 4
         got = linear(probe_row, probe_weight, None, "none", [], "")
     except (AttributeError, RuntimeError) as exc:
         log.debug("oneDNN linear unavailable: %s", exc)
