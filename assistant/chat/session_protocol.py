@@ -34,6 +34,7 @@ class ChatSessionLike(Protocol):
     def conversation_id(self) -> int | None: ...
 
     prefix_key: str  # the engine keeps this conversation's last KV cache under it
+
     @property
     def first_run(self) -> FirstRun | None:
         """The configured model's download offer after load (None: never offers)."""
