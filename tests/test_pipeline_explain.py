@@ -86,9 +86,10 @@ def test_without_processors_the_only_stage_is_the_raw_distribution(engine: Engin
     raw = explained.stages[0]
     step = generation.steps[2]
     assert raw.chosen_rank == 1 and raw.chosen_prob == pytest.approx(step.prob, abs=1e-6)
-    assert [(t.token_id, round(t.prob, 6)) for t in raw.top[:5]] == [
-        (t.token_id, round(t.prob, 6)) for t in step.top[:5]
-    ]
+    # The explanation runs HF's forward, the engine the lean one: equal within 1e-5.
+    assert [t.token_id for t in raw.top[:5]] == [t.token_id for t in step.top[:5]]
+    for explained_top, decoded_top in zip(raw.top[:5], step.top[:5], strict=True):
+        assert explained_top.prob == pytest.approx(decoded_top.prob, abs=1e-5)
 
 
 def test_grounding_copy_is_the_last_stage_and_exact(tiny_model_dir: Path) -> None:
