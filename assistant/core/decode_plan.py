@@ -9,13 +9,8 @@ from dataclasses import dataclass
 from assistant.core.runner import KVCache, Runner
 from assistant.core.thread_policy import PhaseThreads
 
-# What computed a decode's probabilities; shown wherever they are (a teacher relies on it).
-PRECISION_LABELS = {
-    "exact": "exact fp32",
-    "fast-prefill": "int8 prefill, fp32 decode",
-    "fast": "int8",
-    "int8-model": "int8 model",
-}
+# What computed a decode's probabilities (Engine.precision_of) → what each of its steps says
+# its numbers are (a key of types.PROBABILITY_SOURCES, shown wherever probabilities are).
 STEP_PROBABILITIES = {
     "exact": "local",
     "fast-prefill": "int8-prefill",
@@ -30,7 +25,7 @@ class DecodePlan:
     decode: Runner
     cache: KVCache  # already holds the first ``cache.length`` prompt ids (a kept prefix)
     threads: PhaseThreads
-    precision: str = "exact"  # a key of PRECISION_LABELS
+    precision: str = "exact"  # a key of STEP_PROBABILITIES
     # Called with the ids the cache holds once the decode ends, where a store keeps it.
     release: Callable[[list[int], KVCache], None] | None = None
     reused: int = 0  # prompt ids the cache held when the decode began

@@ -181,7 +181,7 @@ class Engine:
         return GenerationStream(self.lock, request, truncated)
 
     def precision_of(self, settings: DecodingSettings) -> str:
-        """What will compute the probabilities (a key of decode_plan.PRECISION_LABELS)."""
+        """What will compute the probabilities (a key of decode_plan.STEP_PROBABILITIES)."""
         return "int8-model" if self.loaded.quantized else settings.precision
 
     def _plan(
@@ -194,8 +194,10 @@ class Engine:
             prefill = self.runners.int8()
             decode = prefill if precision == "fast" else decode
         capacity = len(ids) + settings.max_new_tokens
+        if settings.strategy == "beam":  # HF's generate runs beam search on its own cache
+            cache_key = None
         cache, reused = (None, 0)
-        if cache_key is not None and settings.strategy != "beam":
+        if cache_key is not None:
             cache, reused = self.prefixes.take(cache_key, ids, precision)
         release = None
         if cache_key is not None:
@@ -313,9 +315,9 @@ class GenerationStream:
         self.first_token_seconds: float | None = None
         self.seconds = 0.0
         self._started = 0.0
-        self._iter: Iterator[TokenStep] | None = None
+        self._iter: Generator[TokenStep, None, None] | None = None
 
-    def __iter__(self) -> Iterator[TokenStep]:
+    def __iter__(self) -> Generator[TokenStep, None, None]:
         if self._iter is None:
             self._iter = self._run()
         return self._iter
@@ -338,7 +340,7 @@ class GenerationStream:
 
     def close(self) -> None:
         """End the decode now (a stream left unfinished also ends when it is collected)."""
-        if self._iter is not None and hasattr(self._iter, "close"):
+        if self._iter is not None:
             self._iter.close()
 
     def __enter__(self) -> GenerationStream:
@@ -347,7 +349,7 @@ class GenerationStream:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _run(self) -> Iterator[TokenStep]:
+    def _run(self) -> Generator[TokenStep, None, None]:
         started = self._started = time.perf_counter()
         if self.settings.strategy == "beam":
             with self.lock:

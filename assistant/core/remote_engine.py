@@ -133,19 +133,25 @@ class RemoteEngine(Engine):
         """The server keeps its own prompt cache."""
 
     # ------------------------------------------------------------------ requests
+    def _body(
+        self, settings: DecodingSettings, prompt_ids: list[int], max_tokens: int | None = None
+    ) -> dict[str, Any]:
+        """The /v1/completions request for this server's model and context."""
+        return completion_body(
+            settings,
+            prompt_ids=prompt_ids,
+            model=self.server.model,
+            kind=self.server.kind,
+            max_tokens=max_tokens,
+            context_length=self.server.context_length,
+        )
+
     def _events(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         return self.client.post_stream("/v1/completions", body)
 
     def one_step(self, prompt_ids: list[int], settings: DecodingSettings) -> list[ServerToken]:
         """The server's single next token after ``prompt_ids`` (with its alternatives)."""
-        body = completion_body(
-            settings,
-            prompt_ids=prompt_ids,
-            model=self.server.model,
-            kind=self.server.kind,
-            context_length=self.server.context_length,
-            max_tokens=1,
-        )
+        body = self._body(settings, prompt_ids, max_tokens=1)
         tokens: list[ServerToken] = []
         for event in self._events(body):
             tokens.extend(tokens_of_choice(choice_of(event, self.client.where), self.client.where))
@@ -216,14 +222,7 @@ class RemoteEngine(Engine):
     def remote_steps(
         self, ids: list[int], settings: DecodingSettings, stop: threading.Event
     ) -> Generator[TokenStep, None, FinishReason]:
-        body = completion_body(
-            settings,
-            prompt_ids=ids,
-            model=self.server.model,
-            kind=self.server.kind,
-            context_length=self.server.context_length,
-        )
-        events = self._events(body)
+        events = self._events(self._body(settings, ids))
         joiner = Utf8Joiner()
         index = 0
         try:
@@ -288,14 +287,7 @@ class RemoteEngine(Engine):
         )
 
     def _forced_logprob(self, prefix: list[int], token_id: int) -> float:
-        body = completion_body(
-            DecodingSettings(top_logprobs=1, max_new_tokens=1),
-            prompt_ids=prefix,
-            model=self.server.model,
-            kind=self.server.kind,
-            context_length=self.server.context_length,
-            max_tokens=1,
-        )
+        body = self._body(DecodingSettings(top_logprobs=1, max_new_tokens=1), prefix, max_tokens=1)
         body["logit_bias"] = [[token_id, 1000.0]]
         for event in self._events(body):
             for token in tokens_of_choice(choice_of(event, self.client.where), self.client.where):
@@ -357,13 +349,13 @@ class RemoteGenerationStream(GenerationStream):
         self.first_token_seconds: float | None = None
         self.seconds = 0.0
         self._started = 0.0
-        self._iter: Iterator[TokenStep] | None = None
+        self._iter: Generator[TokenStep, None, None] | None = None
 
     def __getattr__(self, name: str) -> NoReturn:
         # A local decode's request (model, processors, KV cache) has no remote counterpart.
         raise MissingLocalPart(f"this view {LOCAL_ONLY} (it asked for {name!r})")
 
-    def _run(self) -> Iterator[TokenStep]:
+    def _run(self) -> Generator[TokenStep, None, None]:
         started = self._started = time.perf_counter()
         raw = self.engine.remote_steps(self.prompt_ids, self.settings, self.stop_event)
         try:

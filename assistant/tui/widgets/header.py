@@ -12,11 +12,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from assistant.chat.loading import LOAD_STAGES, LoadStage
+from assistant.tui.answer_labels import PRECISION_NOTES
 from assistant.tui.safe_text import join
 
 _MARKS = {"done": "✓", "failed": "✗", "skipped": "–", "running": "…"}
-# Fast modes (core/decoding.py PRECISIONS): the probabilities shown are approximate.
-PRECISION_TAGS = {"fast-prefill": "fast: int8 prefill, approx. p", "fast": "fast: int8, approx. p"}
 
 
 def stage_text(
@@ -110,7 +109,8 @@ class StatusHeader(Widget):
         if self.precision == "exact":
             parts.append(("  exact fp32", "dim"))
         else:  # a teacher must see at a glance that the probabilities are approximate
-            parts.append((f"  [{PRECISION_TAGS.get(self.precision, self.precision)}]", "reverse"))
+            mode = PRECISION_NOTES.get(self.precision, self.precision)
+            parts.append((f"  [fast: {mode}, approx. p]", "reverse"))
         parts.append("  · ")
         parts.append((self.status, "italic"))
         if self.loading_s:
