@@ -37,18 +37,7 @@ from assistant.core.engine import Engine
 from assistant.core.models import BUNDLED_MODEL_DIR
 from assistant.core.remote_engine import RemoteEngine
 from tests.gguf_convert import convert
-from tests.remote_support import llama_server, llama_server_binary
-
-PROMPTS = [
-    "The capital of France is",
-    "Greedy decoding picks the most probable token",
-    "Once upon a time there was a",
-    "Beam search keeps the best partial sequences",
-    "LoRA adds low-rank adapter matrices to",
-    "A language model assigns a probability to",
-    "Temperature divides the logits before the softmax, so",
-    "Zażółć gęślą jaźń. Привет, мир! 你好",
-]
+from tests.remote_support import PROMPTS, llama_server, llama_server_binary
 
 
 def timed(engine: Engine, prompt: str, settings: DecodingSettings) -> tuple[Any, float, float]:

@@ -18,6 +18,18 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILT_SERVER = REPO_ROOT / ".venv" / "llama.cpp" / "bin" / "llama-server"
+# Prompts compared remote against local (tests and benchmarks/remote.py): English, Polish,
+# Russian and Chinese, so multi-byte tokens cross the wire.
+PROMPTS = [
+    "The capital of France is",
+    "Greedy decoding picks the most probable token",
+    "Once upon a time there was a",
+    "Beam search keeps the best partial sequences",
+    "LoRA adds low-rank adapter matrices to",
+    "A language model assigns a probability to",
+    "Temperature divides the logits before the softmax, so",
+    "Zażółć gęślą jaźń. Привет, мир! 你好",
+]
 
 
 def llama_server_binary() -> Path | None:

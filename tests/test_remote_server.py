@@ -28,19 +28,9 @@ from assistant.core.remote_engine import LocalOnlyError, RemoteEngine
 from assistant.errors import AssistantError, UsageError
 from tests.chat_support import chat_settings, of_type, write_docs
 from tests.gguf_convert import convert
-from tests.remote_support import bad_server, llama_server, llama_server_binary
+from tests.remote_support import PROMPTS, bad_server, llama_server, llama_server_binary
 
 LOGPROB_TOL = 1e-2  # |Δ log p| allowed between llama.cpp (f32 GGUF) and PyTorch (f32)
-PROMPTS = [
-    "The capital of France is",
-    "Greedy decoding picks the most probable token",
-    "Once upon a time there was a",
-    "Beam search keeps the best partial sequences",
-    "LoRA adds low-rank adapter matrices to",
-    "A language model assigns a probability to",
-    "Temperature divides the logits before the softmax, so",
-    "Zażółć gęślą jaźń. Привет, мир! 你好",
-]
 
 BINARY = llama_server_binary()
 if BINARY is None:
