@@ -50,6 +50,12 @@ def notices(app: AssistantApp) -> list[str]:
     return [str(n.render()) for n in app.query(NoticeLine)]
 
 
+def offer_shown(app: AssistantApp) -> bool:
+    """The offer dialog is on top and composed: being pushed is not yet having its lines."""
+    screen = app.screen
+    return isinstance(screen, ModelDownloadScreen) and bool(screen.query("#download-line-0"))
+
+
 async def open_app(tmp_path: Path) -> tuple[AssistantApp, FirstRunSession]:
     session = FirstRunSession(tmp_path / "history.db")
 
@@ -66,7 +72,7 @@ async def test_yes_downloads_shows_progress_and_switches(
 ) -> None:
     app, session = await open_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ModelDownloadScreen))
+        await wait_until(pilot, lambda: offer_shown(app))
         text = " ".join(str(s.render()) for s in app.screen.query(Static))
         assert "gpt2" in text and REPO_ID in text and str(online_hub.cache) in text, text
         assert session.first_run.offer is not None
@@ -97,12 +103,12 @@ async def test_no_keeps_the_bundled_model_and_downloads_nothing(
 ) -> None:
     app, _ = await open_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ModelDownloadScreen))
+        await wait_until(pilot, lambda: offer_shown(app))
         await pilot.press("n")
         await wait_until(pilot, lambda: any("keeping the bundled" in n for n in notices(app)))
         assert app.header.fallback and online_hub.hub.downloaded() == []
         app.command_download("")  # /download offers it again
-        await wait_until(pilot, lambda: isinstance(app.screen, ModelDownloadScreen))
+        await wait_until(pilot, lambda: offer_shown(app))
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, ModelDownloadScreen))
         assert online_hub.hub.downloaded() == []
@@ -139,7 +145,7 @@ async def test_the_offer_and_the_download_come_while_the_index_still_builds(
 
     app = AssistantApp(factory, export_dir=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ModelDownloadScreen))
+        await wait_until(pilot, lambda: offer_shown(app))
         assert not app.loaded.is_set()
         await pilot.press("y")
         await wait_until(pilot, lambda: any("switched to gpt2" in n for n in notices(app)))
