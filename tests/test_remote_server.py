@@ -183,11 +183,22 @@ def test_chat_answers_through_the_server_and_survives_it_going_bad(
         write_docs(tmp_path / "docs"),
         model=f"openai:{server_root}/v1#bundled-gguf",
     )
-    decoding = DecodingSettings(max_new_tokens=6, top_logprobs=3, grounding="copy")
+    decoding = DecodingSettings(
+        max_new_tokens=6, top_logprobs=3, grounding="copy", precision="fast-prefill"
+    )
     session = ChatSession(settings)
     try:
         events = list(session.turn("What does greedy decoding pick?", decoding=decoding))
-        assert of_type(events, TurnDone), events
+        (done,) = of_type(events, TurnDone)
+        # Stored as it ran: the server neither copied from the passages nor used int8.
+        assert session.last_turn is not None
+        assert session.last_turn.decoding.grounding == "off"
+        assert session.last_turn.decoding.precision == "exact"
+        store = session.history_store()
+        assert store is not None and done.message_id is not None
+        assert store.message(done.message_id).decoding["grounding"] == "off"
+        info = session.model_info()
+        assert info is not None and info.remote and info.to_dict()["remote"] is True
         tokens = of_type(events, TokenGenerated)
         assert tokens and all(t.step.probabilities == "server-raw" for t in tokens)
         notices = [n.text for n in of_type(events, Notice)]

@@ -3,8 +3,17 @@ after-processor column (the server does not report it), and a rank past the alte
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from assistant.chat.model_info import ModelInfo
+from assistant.core.decoding import DecodingSettings
 from assistant.core.types import TokenProb, TokenStep
+from assistant.tui.app import AssistantApp
 from assistant.tui.widgets.token_panel import TokenPanel
+from tests.test_tui_chat import wait_until
+from tests.tui_fakes import FakeSession
 
 
 def step(probabilities: str, rank: int = 1) -> TokenStep:
@@ -30,3 +39,30 @@ def test_remote_rank_past_the_alternatives_says_so() -> None:
 def test_local_step_keeps_its_after_processors_line() -> None:
     text = TokenPanel()._probabilities(step("local"), None).plain
     assert "after processors p=" in text and "server" not in text
+
+
+class RemoteModelSession(FakeSession):
+    """Scripted turns, reported as a model server's (ModelInfo.remote)."""
+
+    def model_info(self) -> ModelInfo | None:
+        return ModelInfo(name="openai:http://127.0.0.1:1/v1#gpt2", context_length=1024, remote=True)
+
+
+@pytest.mark.asyncio
+async def test_header_says_a_servers_numbers_are_neither_fp32_here_nor_grounded(
+    tmp_path: Path,
+) -> None:
+    session = RemoteModelSession(tmp_path / "history.db")
+
+    def factory(approve: object) -> RemoteModelSession:
+        session.approve = approve
+        return session
+
+    app = AssistantApp(factory, export_dir=tmp_path)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_until(pilot, app.loaded.is_set)
+        await wait_until(pilot, lambda: "server logprobs" in str(app.header.render()))
+        app.decoding = DecodingSettings(precision="fast")  # no int8 tag for a server either
+        await pilot.pause()
+        shown = str(app.header.render())
+        assert "no grounding" in shown and "fp32" not in shown and "int8" not in shown

@@ -105,12 +105,9 @@ class Components:
         """The generator; raises ModelLoadError when no model can be loaded."""
         with self._lock:
             if self._engine is None:
-                from assistant.core.engine_factory import (
-                    REMOTE_NOTICES,
-                    engine_from_settings,
-                    is_remote_engine,
-                )
+                from assistant.core.engine_factory import REMOTE_NOTICES, engine_from_settings
                 from assistant.core.models import quiet_transformers
+                from assistant.core.remote_spec import is_remote_engine
 
                 quiet_transformers()
                 self._engine = engine_from_settings(self.settings)

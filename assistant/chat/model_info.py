@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from assistant.core.remote_spec import is_remote_engine
+
 if TYPE_CHECKING:
     from assistant.core.engine import Engine
 
@@ -21,6 +23,7 @@ class ModelInfo:
     source: str | None = None  # what was loaded: an HF id or a directory
     fallback: bool = False  # the bundled model stands in for the configured one
     notice: str | None = None  # one line for the user when the fallback is in use
+    remote: bool = False  # a model server computes the probabilities, not this process
 
     @classmethod
     def of_engine(cls, engine: Engine) -> ModelInfo:
@@ -31,6 +34,7 @@ class ModelInfo:
             source=loaded.source,
             fallback=loaded.is_fallback,
             notice=loaded.notice,
+            remote=is_remote_engine(engine),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,5 +46,6 @@ class ModelInfo:
             "source": self.source,
             "fallback": self.fallback,
             "notice": self.notice,
+            "remote": self.remote,
             "context_length": self.context_length,
         }

@@ -13,8 +13,9 @@ from assistant.text_safety import escape_controls
 
 
 def engine_for(settings: Settings, args: argparse.Namespace) -> Any:
-    from assistant.core.engine_factory import REMOTE_NOTICES, engine_from_settings, is_remote_engine
+    from assistant.core.engine_factory import REMOTE_NOTICES, engine_from_settings
     from assistant.core.models import quiet_transformers
+    from assistant.core.remote_spec import is_remote_engine
 
     quiet_transformers()
     engine = engine_from_settings(settings)

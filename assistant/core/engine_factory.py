@@ -23,7 +23,3 @@ def engine_from_settings(settings: Any) -> Engine:
 
         return RemoteEngine.from_name(settings.model)
     return Engine.from_settings(settings)
-
-
-def is_remote_engine(engine: object) -> bool:
-    return bool(getattr(type(engine), "is_remote", False))

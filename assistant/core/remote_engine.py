@@ -127,7 +127,7 @@ class RemoteEngine(Engine):
         return self.server.context_length
 
     def precision_of(self, settings: DecodingSettings) -> str:
-        return "exact"
+        return "server"  # the server's own arithmetic; no int8 twin here
 
     def forget_prefix(self, cache_key: str | None = None) -> None:
         """The server keeps its own prompt cache."""
@@ -338,7 +338,7 @@ class RemoteGenerationStream(GenerationStream):
         self.truncated_prompt_tokens = truncated
         self.settings = settings
         self.stop_event = stop_event
-        self.precision = "exact"
+        self.precision = "server"
         self.reused_prompt_tokens = 0
         self.threads = PhaseThreads(prefill=0, decode=0)
         self.grounding_skipped = grounding_skipped

@@ -65,3 +65,8 @@ def parse_remote_model(name: str) -> RemoteSpec:
     if root.endswith("/v1"):
         root = root[: -len("/v1")]
     return RemoteSpec(root_url=root, model=model.strip())
+
+
+def is_remote_engine(engine: object) -> bool:
+    """Whether ``engine`` decodes on a model server (RemoteEngine.is_remote; no import of it)."""
+    return bool(getattr(type(engine), "is_remote", False))

@@ -39,6 +39,7 @@ from assistant.tui.widgets.token_panel import TokenPanel
 if TYPE_CHECKING:
     from assistant.chat.first_run import FirstRun
     from assistant.chat.loading import LoadStage
+    from assistant.chat.model_info import ModelInfo
     from assistant.chat.session_protocol import ApproveFn, ChatSessionLike
     from assistant.core.decoding import DecodingSettings
 
@@ -195,6 +196,11 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         # Let a running turn (or a pending approval) end at once, so exit does not wait.
         self.runner.stop_event.set()
 
+    def _show_model(self, model: ModelInfo | None) -> None:
+        self.header.model_name = model.name if model is not None else "no model"
+        self.header.fallback = model is not None and model.fallback
+        self.header.remote = model is not None and model.remote
+
     def _session_ready(self, session: ChatSessionLike, notices: Iterable[Any]) -> None:
         self._load_ticker.stop()
         if self.header.loading_s >= SLOW_START_S:  # say afterwards where the time went
@@ -203,8 +209,7 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         self.header.loading_s = 0
         self.session = session
         model = session.model_info()
-        self.header.model_name = model.name if model is not None else "no model"
-        self.header.fallback = model is not None and model.fallback
+        self._show_model(model)
         notices = list(notices)
         for notice in notices:
             self.show_notice(notice.text, notice.level)
@@ -342,8 +347,7 @@ class AssistantApp(InspectActions, ConversationActions, App[None]):
         if stage.state == "done":
             if self.session is not None:  # else the header learns it when loading ends
                 model = self.session.model_info()
-                self.header.model_name = model.name if model is not None else "no model"
-                self.header.fallback = model is not None and model.fallback
+                self._show_model(model)
             self.show_notice(stage.detail)
         else:
             self.show_notice(f"model download: {stage.detail}", "warning")

@@ -50,6 +50,7 @@ class StatusHeader(Widget):
     tokens_per_s: reactive[float] = reactive(0.0)
     loading_s: reactive[int] = reactive(0)  # seconds spent loading so far, shown while > 0
     precision: reactive[str] = reactive("exact")  # DecodingSettings.precision of the next turn
+    remote: reactive[bool] = reactive(False)  # a model server computes the probabilities
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -106,7 +107,9 @@ class StatusHeader(Widget):
         parts.append((self.model_name, "bold"))
         if self.fallback:
             parts.append(("  [bundled fallback]", "reverse"))
-        if self.precision == "exact":
+        if self.remote:  # neither fp32 here nor int8: the server's logprobs, ungrounded
+            parts.append(("  server logprobs · no grounding", "dim"))
+        elif self.precision == "exact":
             parts.append(("  exact fp32", "dim"))
         else:  # a teacher must see at a glance that the probabilities are approximate
             mode = PRECISION_NOTES.get(self.precision, self.precision)
