@@ -14,7 +14,7 @@ from assistant.chat.loading import LOAD_STAGES, LoadStage, StageCallback, StageC
 from assistant.tui import app as app_module
 from assistant.tui.app import AssistantApp
 from assistant.tui.widgets.cards import NoticeLine
-from assistant.tui.widgets.header import stage_text
+from assistant.tui.widgets.header import StatusHeader, stage_text
 from tests.test_tui_chat import wait_until
 from tests.tui_fakes import FakeSession
 
@@ -53,7 +53,10 @@ def make_app(tmp_path: Path) -> tuple[AssistantApp, StagedSession]:
 
 
 def header_text(app: AssistantApp) -> str:
-    return str(app.header.render())
+    """The header's text, "" before the screen has composed it (a loaded machine gets here
+    first: ``app.header`` would raise NoMatches)."""
+    headers = app.query(StatusHeader)
+    return str(headers.first().render()) if headers else ""
 
 
 @pytest.mark.asyncio
