@@ -51,6 +51,18 @@ class PrefilteredTopPLogitsWarper(TopPLogitsWarper):
         return out
 
 
+class ProcessorChain(LogitsProcessorList):
+    """A LogitsProcessorList called without HF's per-step ``inspect.signature`` of every
+    processor (~50 µs a token, a tenth of a bundled-model step): ours take no extra kwargs."""
+
+    def __call__(  # type: ignore[override]
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor
+    ) -> torch.FloatTensor:
+        for processor in self:
+            scores = processor(input_ids, scores)
+        return scores
+
+
 def build_processors(
     settings: DecodingSettings,
     *,
@@ -82,4 +94,4 @@ def build_processors(
             processors.append(TypicalLogitsWarper(mass=settings.typical_p))
     if copy is not None:
         processors.append(copy)
-    return LogitsProcessorList(processors)
+    return ProcessorChain(processors)

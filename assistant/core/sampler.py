@@ -61,7 +61,9 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
             if processors:
                 history = cast(torch.LongTensor, all_ids[:, :cur])
                 processed = processors(history, logits.unsqueeze(0).clone())[0]
-                processed_logprobs = torch.log_softmax(processed, dim=-1)
+                # The copy processor (always last) returns normalised log-probabilities.
+                normalised = copy is not None
+                processed_logprobs = processed if normalised else torch.log_softmax(processed, -1)
             else:
                 processed, processed_logprobs = logits, raw_logprobs
             if copy is not None and copy.stop_here and settings.grounded_stop:
