@@ -194,6 +194,7 @@ def test_chat_answers_through_the_server_and_survives_it_going_bad(
         assert session.last_turn is not None
         assert session.last_turn.decoding.grounding == "off"
         assert session.last_turn.decoding.precision == "exact"
+        assert done.decoding is not None and done.decoding.grounding == "off"  # the TUI's label
         store = session.history_store()
         assert store is not None and done.message_id is not None
         assert store.message(done.message_id).decoding["grounding"] == "off"

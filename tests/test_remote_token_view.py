@@ -3,16 +3,20 @@ after-processor column (the server does not report it), and a rank past the alte
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from assistant.chat.events import ChatEvent, TurnDone
 from assistant.chat.model_info import ModelInfo
 from assistant.core.decoding import DecodingSettings
 from assistant.core.types import TokenProb, TokenStep
 from assistant.tui.app import AssistantApp
 from assistant.tui.widgets.token_panel import TokenPanel
-from tests.test_tui_chat import wait_until
+from tests.test_tui_chat import answered, send, wait_until
 from tests.tui_fakes import FakeSession
 
 
@@ -47,6 +51,14 @@ class RemoteModelSession(FakeSession):
     def model_info(self) -> ModelInfo | None:
         return ModelInfo(name="openai:http://127.0.0.1:1/v1#gpt2", context_length=1024, remote=True)
 
+    def turn(self, text: str, **kwargs: Any) -> Iterator[ChatEvent]:
+        """As a session with a model server: TurnDone says the answer ran ungrounded."""
+        for event in super().turn(text, **kwargs):
+            if isinstance(event, TurnDone):
+                ran = (kwargs.get("decoding") or DecodingSettings()).replace(grounding="off")
+                event = dataclasses.replace(event, decoding=ran)
+            yield event
+
 
 @pytest.mark.asyncio
 async def test_header_says_a_servers_numbers_are_neither_fp32_here_nor_grounded(
@@ -66,3 +78,9 @@ async def test_header_says_a_servers_numbers_are_neither_fp32_here_nor_grounded(
         await pilot.pause()
         shown = str(app.header.render())
         assert "no grounding" in shown and "fp32" not in shown and "int8" not in shown
+        app.decoding = DecodingSettings(grounding="copy")
+        await send(pilot, "what does greedy decoding do?")
+        block = await answered(pilot)
+        assert block.message is not None
+        label = str(block.message.border_subtitle)
+        assert "greedy" in label and "copy" not in label and "λ" not in label, label

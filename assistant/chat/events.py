@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.chat.template import ContextPassage
+from assistant.core.decoding import DecodingSettings
 from assistant.core.types import FinishReason, TokenStep
 from assistant.tools.plan import PlannedCall  # lives with the router; events carry it
 
@@ -102,6 +103,8 @@ class TurnDone:
     timing: dict[str, float] = field(default_factory=dict)  # stage → seconds, incl. ttft
     # A dry run generated and stored nothing (message_id None, text "").
     dry_run: bool = False
+    # What the answer ran with (the seed a sample got; no grounding with a model server).
+    decoding: DecodingSettings | None = None
 
 
 @dataclass(frozen=True)

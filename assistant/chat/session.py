@@ -266,7 +266,13 @@ class ChatSession:
             yield from stream_answer(record, engine, stop, relevance, self.prefix_key)
         message_id = self._stage(record, "history", lambda: self._branch.store_turn(record))
         record.timing["total"] = time.perf_counter() - started
-        yield TurnDone(message_id, record.answer, record.finish_reason, dict(record.timing))
+        yield TurnDone(
+            message_id,
+            record.answer,
+            record.finish_reason,
+            dict(record.timing),
+            decoding=record.decoding,
+        )
 
     def _loading(self, record: TurnRecord, stage: str, load: Callable[[], Any]) -> Any:
         """A lazy load inside a turn: timed apart (it is not the per-turn cost), its failure

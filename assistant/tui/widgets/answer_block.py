@@ -90,7 +90,10 @@ class AnswerBlock(Vertical):
             self.mount(BudgetMeter(event))
         elif isinstance(event, TurnDone):
             self.done = event
-            self.ensure_message().finish(event.text, event.finish_reason, event.message_id)
+            message = self.ensure_message()
+            if event.decoding is not None:  # as it ran: the label under the answer says so
+                message.decoding = event.decoding
+            message.finish(event.text, event.finish_reason, event.message_id)
         elif isinstance(event, TurnError):
             self.error = event.message
             self.mount(NoticeLine(f"{event.stage} failed: {event.message}", "error"))
