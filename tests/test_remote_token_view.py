@@ -14,9 +14,8 @@ from assistant.chat.events import ChatEvent, TurnDone
 from assistant.chat.model_info import ModelInfo
 from assistant.core.decoding import DecodingSettings
 from assistant.core.types import TokenProb, TokenStep
-from assistant.tui.app import AssistantApp
 from assistant.tui.widgets.token_panel import TokenPanel
-from tests.test_tui_chat import answered, send, wait_until
+from tests.test_tui_chat import answered, app_of, send, wait_until
 from tests.tui_fakes import FakeSession
 
 
@@ -64,13 +63,7 @@ class RemoteModelSession(FakeSession):
 async def test_header_says_a_servers_numbers_are_neither_fp32_here_nor_grounded(
     tmp_path: Path,
 ) -> None:
-    session = RemoteModelSession(tmp_path / "history.db")
-
-    def factory(approve: object) -> RemoteModelSession:
-        session.approve = approve
-        return session
-
-    app = AssistantApp(factory, export_dir=tmp_path)
+    app = app_of(RemoteModelSession(tmp_path / "history.db"), tmp_path)
     async with app.run_test(size=(160, 30)) as pilot:
         await wait_until(pilot, app.loaded.is_set)
         await wait_until(pilot, lambda: "server logprobs" in str(app.header.render()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -21,12 +22,17 @@ SIZE = (110, 40)
 
 def make_app(tmp_path: Path, **kwargs: object) -> tuple[AssistantApp, FakeSession]:
     session = FakeSession(tmp_path / "history.db", **kwargs)  # type: ignore[arg-type]
+    return app_of(session, tmp_path / "exports"), session
 
-    def factory(approve: object) -> FakeSession:
+
+def app_of(session: FakeSession, export_dir: Path) -> AssistantApp:
+    """The app over ``session`` (a FakeSession or a subclass), its approvals wired in."""
+
+    def factory(approve: Any) -> FakeSession:
         session.approve = approve
         return session
 
-    return AssistantApp(factory, export_dir=tmp_path / "exports"), session
+    return AssistantApp(factory, export_dir=export_dir)
 
 
 async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], tries: int = 3000) -> None:

@@ -21,7 +21,7 @@ from assistant.tui.app import AssistantApp
 from assistant.tui.screens.model_download import ModelDownloadScreen
 from assistant.tui.widgets.cards import NoticeLine
 from tests.hub_support import REPO_ID, OnlineHub, online_hub
-from tests.test_tui_chat import wait_until
+from tests.test_tui_chat import app_of, wait_until
 from tests.tui_fakes import FakeSession
 
 __all__ = ["online_hub"]
@@ -138,12 +138,7 @@ async def test_the_offer_and_the_download_come_while_the_index_still_builds(
     tmp_path: Path, online_hub: OnlineHub
 ) -> None:
     session = SlowIndexSession(tmp_path / "history.db")
-
-    def factory(approve: Any) -> SlowIndexSession:
-        session.approve = approve
-        return session
-
-    app = AssistantApp(factory, export_dir=tmp_path)
+    app = app_of(session, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: offer_shown(app))
         assert not app.loaded.is_set()
