@@ -83,9 +83,8 @@ class DecodingSettings:
     # End at the end of a copied sentence (the grounded_sentences-th, or its passage's last)
     # once the model's own continuation leaves the passages.
     grounded_stop: bool = True
-    grounded_sentences: int = (
-        3  # measured: benchmarks/answer_rate.py --pipeline (docs/grounding.md)
-    )
+    # Three: measured with benchmarks/answer_rate.py --pipeline (docs/grounding.md).
+    grounded_sentences: int = 3
     precision: Precision = "exact"
 
     def __post_init__(self) -> None:

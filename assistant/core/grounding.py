@@ -254,7 +254,10 @@ class PassageCopyProcessor(LogitsProcessor):
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if scores.shape[0] != 1 or not len(self.index):
-            return scores
+            # The plain model, normalised like every other return: the sampler reads the copy's
+            # output as log-probabilities.
+            plain = torch.log_softmax(scores.float(), dim=-1).to(scores.dtype)
+            return plain  # type: ignore[return-value]
         if input_ids.shape[1] - self.prompt_length < self._seen:  # a shorter history: restart
             self._restart()
         ended_copied = False
