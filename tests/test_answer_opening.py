@@ -4,10 +4,12 @@ a sentence that points back ("This is called …") hands the opening to the one 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from assistant.core.answer_cues import names_subject, refers_back
-from assistant.core.grounding import DEFINITION_BOOST, PASSAGE_RANK_BOOST
+from assistant.core.grounding import DEFINITION_BOOST, PASSAGE_RANK_BOOST, SHARPNESS
 from tests.test_grounding import copy_probs, processor, step
 
 
@@ -22,7 +24,7 @@ def test_a_tie_between_passages_goes_to_the_better_ranked_one() -> None:
     # As much as the boost says: passage 1 ×(1 + B), passage 2 ×(1 + B/2), both scaled to 1.
     ratio = votes[tok.id("Kappa")] / votes[tok.id("Omicron")]
     second = (1 + PASSAGE_RANK_BOOST / 2) / (1 + PASSAGE_RANK_BOOST)
-    assert ratio == pytest.approx(2.718281828 ** (6.0 * (1 - second)), rel=1e-6)
+    assert ratio == pytest.approx(math.exp(SHARPNESS * (1 - second)), rel=1e-6)
 
 
 def test_a_definition_question_opens_on_the_sentence_defining_its_term() -> None:

@@ -183,23 +183,24 @@ def test_chat_answers_through_the_server_and_survives_it_going_bad(
         write_docs(tmp_path / "docs"),
         model=f"openai:{server_root}/v1#bundled-gguf",
     )
-    decoding = DecodingSettings(
-        max_new_tokens=6, top_logprobs=3, grounding="copy", precision="fast-prefill"
-    )
+    decoding = DecodingSettings(max_new_tokens=6, top_logprobs=3, grounding="copy")
     session = ChatSession(settings)
     try:
         events = list(session.turn("What does greedy decoding pick?", decoding=decoding))
         (done,) = of_type(events, TurnDone)
-        # Stored as it ran: the server neither copied from the passages nor used int8.
+        # Stored as it ran: the server did not copy from the passages.
         assert session.last_turn is not None
         assert session.last_turn.decoding.grounding == "off"
-        assert session.last_turn.decoding.precision == "exact"
         assert done.decoding is not None and done.decoding.grounding == "off"  # the TUI's label
         store = session.history_store()
         assert store is not None and done.message_id is not None
         assert store.message(done.message_id).decoding["grounding"] == "off"
         info = session.model_info()
         assert info is not None and info.remote and info.to_dict()["remote"] is True
+        # int8 cannot be honoured by a server: the turn is refused by name, in one line.
+        fast = decoding.replace(precision="fast-prefill")
+        (refused,) = of_type(list(session.turn("and top-k?", decoding=fast)), TurnError)
+        assert "precision" in refused.message and "\n" not in refused.message
         tokens = of_type(events, TokenGenerated)
         assert tokens and all(t.step.probabilities == "server-raw" for t in tokens)
         notices = [n.text for n in of_type(events, Notice)]

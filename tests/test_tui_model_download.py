@@ -58,12 +58,7 @@ def offer_shown(app: AssistantApp) -> bool:
 
 async def open_app(tmp_path: Path) -> tuple[AssistantApp, FirstRunSession]:
     session = FirstRunSession(tmp_path / "history.db")
-
-    def factory(approve: Any) -> FirstRunSession:
-        session.approve = approve
-        return session
-
-    return AssistantApp(factory, export_dir=tmp_path), session
+    return app_of(session, tmp_path), session
 
 
 @pytest.mark.asyncio

@@ -13,7 +13,6 @@ from assistant.chat.events import ChatEvent, TokenGenerated
 from assistant.chat.grounding import grounding_input
 from assistant.chat.stages import TurnFailed, timed
 from assistant.chat.turn_record import TurnRecord
-from assistant.core.remote_spec import is_remote_engine
 
 if TYPE_CHECKING:
     from assistant.core.engine import Engine
@@ -34,14 +33,13 @@ def stream_answer(
     ``cache_key`` keeps the KV cache for the conversation's next decode (regenerate, fork)."""
     assert record.budget is not None
     prompt = record.budget.prompt
-    if is_remote_engine(engine):  # the server decodes: no copy, no int8 (stored as run)
-        record.decoding = record.decoding.replace(grounding="off", precision="exact")
     grounding = grounding_input(record.text, record.budget, relevance)
     stream = timed(
         record,
         "generation",
         lambda: engine.stream(prompt, record.decoding, stop, grounding, cache_key=cache_key),
     )
+    record.decoding = stream.settings  # as it ran: a model server leaves grounding off
     if stream.truncated_prompt_tokens:  # the budget was wrong: never feed a cut prompt
         raise TurnFailed("prompt", "internal error: the budgeted prompt did not fit")
     iterator = iter(stream)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.core.engine import Engine
-from assistant.core.remote_spec import is_remote_model
+from assistant.core.remote_spec import GROUNDING_NOTICE, is_remote_model
 
 # What a caller may say once when a remote engine is chosen (chat notice, CLI note).
 REMOTE_NOTICES = (
-    "grounding is local-only with a remote model: answers are the model's own",
+    GROUNDING_NOTICE,
     "probabilities come from the model server: the raw distribution only",
 )
 

@@ -248,7 +248,6 @@ class PassageCopyProcessor(LogitsProcessor):
         self._votes: dict[int, tuple[float, int]] = {}  # token → (copy prob, best position)
         # The step's model distribution, [1, vocab]: log p when nothing was voted, else p.
         self._model: torch.Tensor | None = None
-        self._model_is_log = True
         self._sentences_copied = 0
         self.stop_here = False  # the answer just finished a copied sentence and the model leaves
 
@@ -271,7 +270,6 @@ class PassageCopyProcessor(LogitsProcessor):
         rows = scores if scores.dtype == torch.float32 else scores.float()
         # The model's own top token (argmax of the scores) decides whether the answer stops.
         self.stop_here = ended_copied and int(torch.argmax(rows)) not in self._votes
-        self._model_is_log = not self._votes
         if not self._votes:
             self._model = torch.log_softmax(rows, dim=-1)
             return self._model.to(scores.dtype)  # type: ignore[return-value]
@@ -340,7 +338,7 @@ class PassageCopyProcessor(LogitsProcessor):
         """Where ``token`` (just chosen at this step) came from."""
         if self._model is None:  # not called yet
             model_prob = 0.0
-        elif self._model_is_log:
+        elif not self._votes:  # log p was kept
             model_prob = math.exp(float(self._model[0, token]))
         else:
             model_prob = float(self._model[0, token])

@@ -23,14 +23,13 @@ from assistant.core.models import LoadedModel
 from assistant.core.openai_client import DEFAULT_TIMEOUT, OpenAIClient, RemoteServerError
 from assistant.core.remote_params import check_supported, completion_body
 from assistant.core.remote_server import ServerInfo, ServerTokenizer, probe_server
-from assistant.core.remote_spec import RemoteSpec, parse_remote_model
+from assistant.core.remote_spec import GROUNDING_NOTICE, RemoteSpec, parse_remote_model
 from assistant.core.remote_tokens import ServerToken, choice_of, tokens_of_choice
 from assistant.core.thread_policy import PhaseThreads
 from assistant.core.tokens import TokenTexts
 from assistant.core.types import FinishReason, Score, TokenProb, TokenStep
 from assistant.errors import UsageError
 
-GROUNDING_NOTICE = "grounding is local-only with a remote model: answers are the model's own"
 LOCAL_ONLY = "needs the model's weights in this process: it is local-only with a remote model"
 PROBABILITIES = "server-raw"
 
@@ -210,13 +209,15 @@ class RemoteEngine(Engine):
         cache_key: str | None = None,
     ) -> GenerationStream:
         """As Engine.stream. Grounding is local-only: it is left off (GROUNDING_NOTICE; the
-        stream's ``grounding_skipped`` says so); ``cache_key`` is the server's business."""
+        stream's ``grounding_skipped`` and ``settings`` say so); ``cache_key`` is the server's
+        business."""
         settings = settings or DecodingSettings()
         check_supported(settings, self.server.kind)
         ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens)
         skipped = settings.grounding != "off" and grounding is not None
+        ran = settings.replace(grounding="off") if skipped else settings  # stream.settings
         return RemoteGenerationStream(
-            self, ids, truncated, settings, stop_event or threading.Event(), skipped
+            self, ids, truncated, ran, stop_event or threading.Event(), skipped
         )
 
     def remote_steps(

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from assistant.errors import UsageError
 
 REMOTE_PREFIX = "openai:"
+# Said once when a remote model is chosen (chat notice, CLI note) and by a stream that skipped it.
+GROUNDING_NOTICE = "grounding is local-only with a remote model: answers are the model's own"
 API_KEY_ENV = "OPENAI_API_KEY"
 
 
