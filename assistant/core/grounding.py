@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -49,6 +50,30 @@ RAMP = 2  # match length at which the copy gets its full strength
 MIN_START_WORDS = 3  # shorter sentences (captions, menu items) do not open answers
 # A sentence end counts as copied (for grounded_stop) after this many matched tokens.
 MIN_COPIED_RUN = 3
+
+
+@dataclass(frozen=True)
+class SparseMix:
+    """One step's copy mixture in log space, for the tokens it reorders: a token not in
+    ``voted`` has log p_model + ``shift`` (log(1 − λ)); a voted one has ``voted[token]``."""
+
+    shift: float
+    voted: dict[int, float]
+
+    def logprob(self, token: int, model_logprob: float) -> float:
+        mixed = self.voted.get(token)
+        return model_logprob + self.shift if mixed is None else mixed
+
+    def top(self, model_top: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+        """The ``k`` most likely (token, log p) under the mixture, from the model's top ``k``
+        (most likely first): the mixture never lowers a voted token below its shifted model
+        log p, so every token of the model's top k still outranks every unvoted token outside
+        it, and the mixture's top k lies in the model's top k ∪ the voted tokens. Ties go to
+        the lower id, as argmax does."""
+        candidates = {token: value + self.shift for token, value in model_top}
+        candidates.update(self.voted)
+        ranked = sorted(candidates.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[:k]
 
 
 class CopyIndex:
@@ -246,8 +271,9 @@ class PassageCopyProcessor(LogitsProcessor):
         self._weight = 0.0
         self._match = 0
         self._votes: dict[int, tuple[float, int]] = {}  # token → (copy prob, best position)
-        # The step's model distribution, [1, vocab]: log p when nothing was voted, else p.
+        # The step's model distribution, [1, vocab]: log p or p (``_model_is_log``).
         self._model: torch.Tensor | None = None
+        self._model_is_log = True
         self._sentences_copied = 0
         self.stop_here = False  # the answer just finished a copied sentence and the model leaves
 
@@ -257,6 +283,49 @@ class PassageCopyProcessor(LogitsProcessor):
             # output as log-probabilities.
             plain = torch.log_softmax(scores.float(), dim=-1).to(scores.dtype)
             return plain  # type: ignore[return-value]
+        ended_copied = self._fold(input_ids)
+        rows = scores if scores.dtype == torch.float32 else scores.float()
+        # The model's own top token (argmax of the scores) decides whether the answer stops.
+        self.stop_here = ended_copied and int(torch.argmax(rows)) not in self._votes
+        if not self._votes:
+            self._model, self._model_is_log = torch.log_softmax(rows, dim=-1), True
+            return self._model.to(scores.dtype)  # type: ignore[return-value]
+        self._model, self._model_is_log = torch.softmax(rows, dim=-1), False
+        mixed = self._model * (1.0 - self._weight)
+        # The few voted tokens get their copy mass through a numpy view of the same memory
+        # (two small tensors and an index_add_ cost more than the whole softmax).
+        view = mixed.numpy()[0]
+        for token, (prob, _) in self._votes.items():
+            view[token] += prob * self._weight
+        return mixed.log_().to(scores.dtype)  # type: ignore[return-value]
+
+    def mix_sparse(
+        self, input_ids: torch.LongTensor, model_logprobs: torch.Tensor, model_top: int
+    ) -> SparseMix:
+        """What ``__call__`` would return, without touching the vocabulary: the mixture
+        changes only the voted tokens' log p; every other token's moves by log(1 − λ).
+
+        ``model_logprobs`` (1-d, float32) is the model's normalised distribution for this
+        step and ``model_top`` its most likely token. The sampler's greedy path uses this when
+        the copy is the only processor: with a ~0.45 ms bundled-model step, the four
+        vocabulary-wide tensor ops of ``__call__`` and the sampler's second top-k were a tenth
+        of the step."""
+        ended_copied = self._fold(input_ids) if len(self.index) else False
+        self.stop_here = ended_copied and model_top not in self._votes
+        self._model, self._model_is_log = model_logprobs.unsqueeze(0), True
+        if not self._votes:
+            return SparseMix(0.0, {})
+        keep = 1.0 - self._weight
+        logp = model_logprobs.numpy()
+        voted = {
+            token: math.log(keep * math.exp(float(logp[token])) + self._weight * prob)
+            for token, (prob, _) in self._votes.items()
+        }
+        return SparseMix(math.log(keep) if keep > 0 else -math.inf, voted)
+
+    def _fold(self, input_ids: torch.LongTensor) -> bool:
+        """Advance the match by the answer tokens not seen yet and vote for the next one;
+        whether the last of them ended a copied sentence."""
         if input_ids.shape[1] - self.prompt_length < self._seen:  # a shorter history: restart
             self._restart()
         ended_copied = False
@@ -265,22 +334,7 @@ class PassageCopyProcessor(LogitsProcessor):
             self._advance(token)
             self._seen += 1
         self._vote()
-        # As few tensor calls as can be: with the bundled model a step's forward is ~0.45 ms,
-        # and each call here costs a few µs of it (target: decoding with copy ≥ 0.9× off).
-        rows = scores if scores.dtype == torch.float32 else scores.float()
-        # The model's own top token (argmax of the scores) decides whether the answer stops.
-        self.stop_here = ended_copied and int(torch.argmax(rows)) not in self._votes
-        if not self._votes:
-            self._model = torch.log_softmax(rows, dim=-1)
-            return self._model.to(scores.dtype)  # type: ignore[return-value]
-        self._model = torch.softmax(rows, dim=-1)
-        mixed = self._model * (1.0 - self._weight)
-        # The few voted tokens get their copy mass through a numpy view of the same memory
-        # (two small tensors and an index_add_ cost more than the whole softmax).
-        view = mixed.numpy()[0]
-        for token, (prob, _) in self._votes.items():
-            view[token] += prob * self._weight
-        return mixed.log_().to(scores.dtype)  # type: ignore[return-value]
+        return ended_copied
 
     def _ended_copied_sentence(self, token: int) -> bool:
         """Whether ``token`` ended a copied sentence after which the answer may stop: its
@@ -338,7 +392,7 @@ class PassageCopyProcessor(LogitsProcessor):
         """Where ``token`` (just chosen at this step) came from."""
         if self._model is None:  # not called yet
             model_prob = 0.0
-        elif not self._votes:  # log p was kept
+        elif self._model_is_log:
             model_prob = math.exp(float(self._model[0, token]))
         else:
             model_prob = float(self._model[0, token])
@@ -380,5 +434,6 @@ __all__ = [
     "GroundingInput",
     "PassageCopyProcessor",
     "SourceText",
+    "SparseMix",
     "build_copy_processor",
 ]

@@ -3,18 +3,99 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import torch
 
 from assistant.core.request import DecodeRequest
 from assistant.core.textstream import IncrementalDecoder
-from assistant.core.types import FinishReason, TokenStep
+from assistant.core.tokens import TokenTexts, top_pairs
+from assistant.core.types import FinishReason, TokenProb, TokenStep
+
+if TYPE_CHECKING:
+    from assistant.core.grounding import PassageCopyProcessor
 
 
 def rank_of(logits: torch.Tensor, token_id: int) -> int:
     """1-based rank of ``token_id`` under ``logits`` (ties share the better rank)."""
     return int((logits > logits[token_id]).sum()) + 1
+
+
+class _Choice(NamedTuple):
+    """The step's token and what a TokenStep reports about it."""
+
+    token: int
+    rank: int  # under the raw model
+    logprob: float  # raw model
+    processed_logprob: float
+    top: tuple[TokenProb, ...]
+    top_processed: tuple[TokenProb, ...]
+
+
+def _choice(
+    raw_logprobs: torch.Tensor,
+    logits: torch.Tensor,
+    history: torch.LongTensor,
+    request: DecodeRequest,
+    generator: torch.Generator | None,
+) -> _Choice:
+    """Greedy or sampled over the processed distribution, materialised over the vocabulary."""
+    processors, texts, k = request.processors, request.token_texts, request.settings.top_logprobs
+    greedy = request.settings.strategy == "greedy"
+    if processors:
+        processed = processors(history, logits.unsqueeze(0).clone())[0]
+        # The copy processor (always last) returns normalised log-probabilities.
+        normalised = request.copy is not None
+        processed_logprobs = processed if normalised else torch.log_softmax(processed, -1)
+    else:
+        processed, processed_logprobs = logits, raw_logprobs
+    if greedy:
+        token = int(torch.argmax(processed))
+    else:
+        probs = torch.exp(processed_logprobs)
+        token = int(torch.multinomial(probs, 1, generator=generator))
+    # Greedy without processors picks the raw argmax: nothing ranks above it, and the
+    # O(vocabulary) comparison would be wasted.
+    rank = 1 if greedy and not processors else rank_of(logits, token)
+    return _Choice(
+        token,
+        rank,
+        float(raw_logprobs[token]),
+        float(processed_logprobs[token]),
+        texts.top(raw_logprobs, k),
+        texts.top(processed_logprobs, k) if processors else (),
+    )
+
+
+def _greedy_copy_choice(
+    raw_logprobs: torch.Tensor,
+    logits: torch.Tensor,
+    history: torch.LongTensor,
+    copy: PassageCopyProcessor,
+    texts: TokenTexts,
+    k: int,
+) -> _Choice:
+    """Greedy over the copy mixture without materialising it: its top k comes from the raw
+    top k and the voted tokens (SparseMix.top), the raw rank from the raw top k when the
+    token is in it. Same tokens and probabilities as ``_choice`` with the copy as the only
+    processor (tests/test_sparse_copy.py), ~30 µs a step less."""
+    raw_top = top_pairs(raw_logprobs, max(k, 1))
+    mix = copy.mix_sparse(history, raw_logprobs, raw_top[0][0])
+    ranked = mix.top(raw_top, max(k, 1))
+    token = ranked[0][0]
+    raw_value = next((value for t, value in raw_top if t == token), None)
+    if raw_value is None:
+        raw_value, rank = float(raw_logprobs[token]), rank_of(logits, token)
+    else:  # every token ranked above it is in the top k too
+        rank = 1 + sum(1 for _, value in raw_top if value > raw_value)
+    return _Choice(
+        token,
+        rank,
+        raw_value,
+        ranked[0][1],
+        texts.probs(raw_top[:k]),
+        texts.probs(ranked[:k]),
+    )
 
 
 def _use_threads(count: int) -> None:
@@ -33,7 +114,9 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
     goes back to the plan's owner with exactly the ids it holds."""
     settings, plan = request.settings, request.plan
     processors, copy = request.processors, request.copy
-    greedy = settings.strategy == "greedy"
+    # Greedy with the copy as the only processor (the chat's default with passages) ranks
+    # the mixture sparsely; everything else materialises the processed distribution.
+    sparse_copy = settings.strategy == "greedy" and copy is not None and len(processors) == 1
     generator = None
     if settings.seed is not None:
         generator = torch.Generator().manual_seed(settings.seed)
@@ -58,25 +141,15 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
             if request.stop_event.is_set():
                 return "cancelled"
             raw_logprobs = torch.log_softmax(logits, dim=-1)
-            if processors:
-                history = cast(torch.LongTensor, all_ids[:, :cur])
-                processed = processors(history, logits.unsqueeze(0).clone())[0]
-                # The copy processor (always last) returns normalised log-probabilities.
-                normalised = copy is not None
-                processed_logprobs = processed if normalised else torch.log_softmax(processed, -1)
+            history = cast(torch.LongTensor, all_ids[:, :cur])
+            if sparse_copy:
+                assert copy is not None
+                choice = _greedy_copy_choice(raw_logprobs, logits, history, copy, texts, k)
             else:
-                processed, processed_logprobs = logits, raw_logprobs
+                choice = _choice(raw_logprobs, logits, history, request, generator)
             if copy is not None and copy.stop_here and settings.grounded_stop:
                 return "sentence_end"
-            if greedy:
-                token = int(torch.argmax(processed))
-            else:
-                probs = torch.exp(processed_logprobs)
-                token = int(torch.multinomial(probs, 1, generator=generator))
-
-            # Greedy without processors picks the raw argmax: nothing ranks above it, and the
-            # O(vocabulary) comparison would be wasted.
-            rank = 1 if greedy and not processors else rank_of(logits, token)
+            token = choice.token
             all_ids[0, cur] = token
             cur += 1
             is_eos = token == eos
@@ -84,11 +157,11 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
                 index=index,
                 token_id=token,
                 text="" if is_eos else decoder.push(token),
-                logprob=float(raw_logprobs[token]),
-                processed_logprob=float(processed_logprobs[token]),
-                rank=rank,
-                top=texts.top(raw_logprobs, k),
-                top_processed=texts.top(processed_logprobs, k) if processors else (),
+                logprob=choice.logprob,
+                processed_logprob=choice.processed_logprob,
+                rank=choice.rank,
+                top=choice.top,
+                top_processed=choice.top_processed,
                 token=texts.text(token),
                 provenance=copy.provenance(token) if copy is not None else None,
                 probabilities=plan.probabilities,

@@ -23,6 +23,12 @@ def byte_decoder() -> dict[str, int]:
     return table
 
 
+def top_pairs(logprobs: Any, k: int) -> list[tuple[int, float]]:
+    """The ``k`` largest entries of a 1-d tensor as (index, value), largest first."""
+    values, indices = logprobs.topk(k)
+    return list(zip(indices.tolist(), values.tolist(), strict=True))
+
+
 class TokenTexts:
     """``text(id)``: the token as a user should see it. A token holding part of a UTF-8
     character decodes to U+FFFD alone; we show its bytes instead (e.g. ``\\xe5\\x8f``)."""
@@ -42,11 +48,14 @@ class TokenTexts:
         left out)."""
         if k <= 0:
             return ()
-        values, indices = logprobs.topk(k)
+        return self.probs(top_pairs(logprobs, k))
+
+    def probs(self, pairs: list[tuple[int, float]]) -> tuple[TokenProb, ...]:
+        """TokenProbs of (token id, log p) pairs, impossible ones left out."""
         return tuple(
-            TokenProb(int(i), self.text(int(i)), math.exp(float(v)), float(v))
-            for v, i in zip(values.tolist(), indices.tolist(), strict=True)
-            if v > -math.inf
+            TokenProb(token, self.text(token), math.exp(value), value)
+            for token, value in pairs
+            if value > -math.inf
         )
 
     def _compute(self, token_id: int) -> str:
