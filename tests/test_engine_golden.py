@@ -103,6 +103,22 @@ def test_beam_equals_hf_beam_and_scores_are_consistent(engine: Engine) -> None:
     assert generation.sequence_score == pytest.approx(float(out.sequences_scores[0]), abs=1e-5)
 
 
+def test_beam_raw_logprobs_equal_the_model_on_the_chosen_sequence(engine: Engine) -> None:
+    prompt = PROMPTS[0]
+    settings = DecodingSettings(strategy="beam", num_beams=3, max_new_tokens=12, top_logprobs=5)
+    generation = engine.generate(prompt, settings)
+    ids = engine.encode(prompt) + [s.token_id for s in generation.steps]
+    with torch.inference_mode():
+        logits = engine.model(input_ids=torch.tensor([ids])).logits[0].float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    start = len(engine.encode(prompt)) - 1
+    for t, step in enumerate(generation.steps):
+        row = logprobs[start + t]
+        assert step.logprob == pytest.approx(float(row[step.token_id]), abs=1e-4)
+        assert step.rank == int((row > row[step.token_id]).sum()) + 1
+        assert [alt.token_id for alt in step.top] == torch.topk(row, 5).indices.tolist()
+
+
 def test_next_token_distribution_matches_softmax(engine: Engine) -> None:
     table = engine.next_token_distribution(PROMPTS[0], k=10)
     with torch.inference_mode():

@@ -78,13 +78,21 @@ def test_each_compare_preset_reuses_the_prompt(engine: Engine) -> None:
 
     engine.forget_prefix()
     engine.generate(PROMPT, SETTINGS, cache_key="c4")
-    for name in ("greedy", "balanced", "creative"):
+    for name in ("greedy", "balanced", "creative", "beam"):
         settings = PRESETS[name].replace(max_new_tokens=8, seed=0)
         fresh = engine.generate(PROMPT, settings)
         stream = engine.stream(PROMPT, settings, cache_key="c4")
         list(stream)
         assert stream.reused_prompt_tokens == len(stream.prompt_ids) - 1, name
-        assert_same(fresh, stream.result())
+        kept = stream.result()
+        assert_same(fresh, kept)
+        if name == "beam":  # HF's beam search starts from the kept prompt and gives it back
+            for x, y in zip(fresh.steps, kept.steps, strict=True):
+                assert abs(x.processed_logprob - y.processed_logprob) < 1e-5
+            assert kept.sequence_score == pytest.approx(fresh.sequence_score, abs=1e-5)
+            again = engine.stream(PROMPT, SETTINGS, cache_key="c4")
+            list(again)
+            assert again.reused_prompt_tokens == len(again.prompt_ids) - 1
 
 
 def test_another_precision_never_reuses_an_exact_prefix(engine: Engine) -> None:

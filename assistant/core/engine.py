@@ -188,14 +188,16 @@ class Engine:
         self, ids: list[int], settings: DecodingSettings, cache_key: str | None
     ) -> DecodePlan:
         precision = self.precision_of(settings)
+        if settings.strategy == "beam":
+            # HF's beam search runs the fp32 model (or the loaded int8 one); the plan's exact
+            # runner only prefills the prompt it starts from, so a kept prefix serves it too.
+            precision = "int8-model" if self.loaded.quantized else "exact"
         prefill: Runner = self.runners.exact
         decode: Runner = self.runners.exact
         if precision in ("fast-prefill", "fast"):
             prefill = self.runners.int8()
             decode = prefill if precision == "fast" else decode
         capacity = len(ids) + settings.max_new_tokens
-        if settings.strategy == "beam":  # HF's generate runs beam search on its own cache
-            cache_key = None
         cache, reused = (None, 0)
         if cache_key is not None:
             cache, reused = self.prefixes.take(cache_key, ids, precision)

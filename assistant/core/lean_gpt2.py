@@ -114,6 +114,10 @@ class LeanCache:
                 buffers[index] = new
         self.capacity = capacity
 
+    def layer_states(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        n = self._length
+        return [(k[:, :, :n], v[:, :, :n]) for k, v in zip(self.keys, self.values, strict=True)]
+
     def fits(self, layers: int, heads: int, head_dim: int) -> bool:
         return (self.layers, self.heads, self.head_dim) == (layers, heads, head_dim)
 

@@ -26,6 +26,10 @@ class KVCache(Protocol):
     def crop(self, length: int) -> None:
         """Forget everything after the first ``length`` positions."""
 
+    def layer_states(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each layer's keys and values for the ``length`` positions, shape (1, heads,
+        length, head_dim): what another decoder (HF's beam search) can start from."""
+
 
 class Runner(Protocol):
     name: str  # "hf" or "lean": shown in benchmarks and the model info
@@ -53,6 +57,18 @@ class HFCache:
         if length < self._length and self.cache is not None:
             self.cache.crop(length - self._length)  # transformers 5.x: minus what to drop
         self._length = min(self._length, length)
+
+    def layer_states(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        if self.cache is None or not self._length:
+            return []
+        n = self._length
+        states = []
+        for layer in self.cache.layers:
+            keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
+            if not isinstance(keys, torch.Tensor) or not isinstance(values, torch.Tensor):
+                return []  # a layer kind without plain keys and values: nothing to hand on
+            states.append((keys[:, :, :n], values[:, :, :n]))
+        return states
 
 
 class HFRunner:

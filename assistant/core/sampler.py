@@ -98,9 +98,10 @@ def _greedy_copy_choice(
     )
 
 
-def _use_threads(count: int) -> None:
-    # OpenMP keeps the count per calling thread, and a stream may be iterated from another
-    # thread than the one that built it: set it where the forward runs.
+def use_threads(count: int) -> None:
+    """Set torch's thread count for the forward passes that follow (strategies call it per
+    phase). OpenMP keeps the count per calling thread, and a stream may be iterated from
+    another thread than the one that built it: set it where the forward runs."""
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
 
@@ -134,7 +135,7 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
     previous_threads = torch.get_num_threads()
     consistent = False  # the cache is given back only while it matches the ids fed
     try:
-        _use_threads(plan.threads.prefill)
+        use_threads(plan.threads.prefill)
         logits = plan.prefill.forward(all_ids[:, cache.length : cur], cache)
         consistent = True
         for index in range(settings.max_new_tokens):
@@ -170,12 +171,12 @@ def sample_steps(request: DecodeRequest) -> Generator[TokenStep, None, FinishRea
                 return "eos"
             if index + 1 == settings.max_new_tokens:
                 break
-            _use_threads(plan.threads.decode)
+            use_threads(plan.threads.decode)
             consistent = False
             logits = plan.decode.forward(all_ids[:, cur - 1 : cur], cache)
             consistent = True
         return "length"
     finally:
-        _use_threads(previous_threads)
+        use_threads(previous_threads)
         if consistent and plan.release is not None:
             plan.release(all_ids[0, : cache.length].tolist(), cache)
