@@ -11,6 +11,8 @@ For every model, in its own process (so peak memory is its own) and its own inde
    and ``benchmarks/data/grounding_seed_heldout.jsonl``, less the questions dev has) and per
    group: the page's language, and English questions over the non-English pages.
 3. Query latency p50 of the embedder alone (one short question) and peak resident memory.
+
+``NAME+nosparse`` measures a model with ``sparse_terms`` off (no sparse latent-term list).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ HELDOUT = (
     REPO / "tests" / "data" / "seed_questions_heldout.jsonl",
     REPO / "benchmarks" / "data" / "grounding_seed_heldout.jsonl",
 )
-MODES: tuple[Mode, ...] = ("fused", "dense", "lexical")
+MODES: tuple[Mode, ...] = ("fused", "dense", "lexical", "sparse")
 SCRIPTS = (("ru", "[\u0400-\u04ff]"), ("ja", "[\u3040-\u30ff]"), ("zh", "[\u4e00-\u9fff]"))
 
 
@@ -68,12 +70,19 @@ def _recalls(ranks: list[int | None]) -> dict[str, float]:
     }
 
 
-def _index(folder: Path, index_dir: Path, model: str, threads: int) -> tuple[Any, float, int]:
+def _index(
+    folder: Path, index_dir: Path, model: str, threads: int, sparse: bool = True
+) -> tuple[Any, float, int]:
     from assistant.rag import Embedder, Indexer, IndexStore
     from assistant.settings import load_settings
 
     settings = load_settings(
-        {"index_dir": index_dir, "embed_model": model, "embed_threads": threads}
+        {
+            "index_dir": index_dir,
+            "embed_model": model,
+            "embed_threads": threads,
+            "sparse_terms": sparse,
+        }
     )
     embedder = Embedder(model, threads=threads)
     embedder.encode(["warm up"])
@@ -92,26 +101,31 @@ def _evaluate(settings: Any, embedder: Any, questions: list[Any]) -> dict[str, l
 
     retriever = Retriever.open(settings, embedder=embedder)
     try:
-        found = question_ranks(retriever, questions, k=5, modes=MODES)
+        found = question_ranks(retriever, questions, k=5)  # "sparse" only where it exists
     finally:
         retriever.close()
-    return {mode: [rank for rank, _ in found[mode]] for mode in MODES}
+    return {mode: [rank for rank, _ in ranks] for mode, ranks in found.items()}
 
 
-def measure(model: str, threads: int) -> dict[str, Any]:
+def measure(spec: str, threads: int) -> dict[str, Any]:
+    """One model (``NAME`` or ``NAME+nosparse``: without the sparse latent terms)."""
     from assistant.rag import Embedder, load_questions
 
-    out: dict[str, Any] = {"model": model, "threads": threads}
+    model, _, variant = spec.partition("+")
+    sparse = variant != "nosparse"
+    out: dict[str, Any] = {"model": spec, "threads": threads}
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
-        settings, seconds, chunks = _index(REPO / "corpus", Path(tmp) / "corpus", model, threads)
+        settings, seconds, chunks = _index(
+            REPO / "corpus", Path(tmp) / "corpus", model, threads, sparse
+        )
         embedder = Embedder(model, threads=threads)
         out["corpus_index_s"] = round(seconds, 2)
         out["corpus_chunks"] = chunks
         corpus_q = load_questions(REPO / "corpus" / "QUESTIONS.jsonl")
         ranks = _evaluate(settings, embedder, corpus_q)
-        out["corpus"] = {mode: _recalls(ranks[mode]) for mode in MODES}
+        out["corpus"] = {mode: _recalls(r) for mode, r in ranks.items()}
 
-        settings, seconds, chunks = _index(SEEDS, Path(tmp) / "seeds", model, threads)
+        settings, seconds, chunks = _index(SEEDS, Path(tmp) / "seeds", model, threads, sparse)
         out["seed_index_s"] = round(seconds, 2)
         out["seed_chunks"] = chunks
         languages = {p.name: page_language(p.read_text(encoding="utf-8")) for p in SEEDS.iterdir()}
@@ -125,8 +139,8 @@ def measure(model: str, threads: int) -> dict[str, Any]:
                     heldout.append(q)
         for label, questions in (("seed_dev", dev), ("seed_heldout", heldout)):
             ranks = _evaluate(settings, embedder, questions)
-            table: dict[str, Any] = {mode: {"all": _recalls(ranks[mode])} for mode in MODES}
-            for mode in MODES:
+            table: dict[str, Any] = {mode: {"all": _recalls(ranks[mode])} for mode in ranks}
+            for mode in ranks:
                 by_group: dict[str, list[int | None]] = {}
                 for q, rank in zip(questions, ranks[mode], strict=True):
                     for group in _groups(q, languages):
@@ -139,6 +153,13 @@ def measure(model: str, threads: int) -> dict[str, Any]:
             embedder.encode([f"how does beam search work {i}"], kind="query")
             times.append(time.perf_counter() - start)
         out["query_embed_p50_ms"] = round(statistics.median(times) * 1000, 2)
+        if sparse and embedder.sparse_id is not None:
+            times = []
+            for i in range(20):
+                start = time.perf_counter()
+                embedder.sparse([f"how does beam search work {i}"])
+                times.append(time.perf_counter() - start)
+            out["query_sparse_p50_ms"] = round(statistics.median(times) * 1000, 2)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
 
@@ -146,7 +167,11 @@ def measure(model: str, threads: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--models", default="multilingual-e5-small-q4,all-MiniLM-L6-v2")
+    parser.add_argument(
+        "--models",
+        default="multilingual-e5-small-q4,multilingual-e5-small-q4+nosparse,all-MiniLM-L6-v2",
+        help="comma-separated; NAME+nosparse leaves the sparse latent terms out",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # the child process's model
     args = parser.parse_args()
@@ -172,7 +197,8 @@ def main() -> None:
         )
         for label in ("corpus", "seed_dev", "seed_heldout"):
             for mode in MODES:
-                print(f"  {label:13} {mode:8} {json.dumps(r[label][mode])}")
+                if mode in r[label]:
+                    print(f"  {label:13} {mode:8} {json.dumps(r[label][mode])}")
 
 
 if __name__ == "__main__":

@@ -56,3 +56,35 @@ def test_the_english_only_model_misses_them(
 ) -> None:
     ranks = _dense_ranks(MINILM_EMBED_MODEL, english_questions, tmp_path)
     assert any(rank is None for rank in ranks)
+
+
+POLISH_PAGE = "000_6ef2857d9cb9874a.txt"
+
+
+def test_the_sparse_latent_terms_find_what_dense_and_bm25_miss(tmp_path: Path) -> None:
+    """One index of the Polish page, searched with and without the sparse list: the question
+    about examples of pretrained models is found only with it (k = 3)."""
+    questions = load_questions(REPO_ROOT / "tests" / "data" / "seed_questions.jsonl")
+    (question,) = [q for q in questions if q.question.startswith("Jakie są przykłady modeli")]
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    shutil.copy(SEEDS_DIR / POLISH_PAGE, folder / POLISH_PAGE)
+    embedder = Embedder(DEFAULT_EMBED_MODEL, threads=1)
+    settings = load_settings({"index_dir": tmp_path / "index", "embed_model": DEFAULT_EMBED_MODEL})
+    assert settings.sparse_terms  # on by default
+    Indexer(settings, embedder=embedder).add([folder])
+    ranks = {}
+    for sparse in (True, False):
+        on = settings.model_copy(update={"sparse_terms": sparse})
+        retriever = Retriever.open(on, embedder=embedder)
+        try:
+            assert retriever.store.sparse_id is not None
+            assert retriever.store.sparse_id == embedder.sparse_id
+            found = question_ranks(retriever, [question], k=3, modes=("fused",))["fused"]
+            ((rank, passages),) = found
+            ranks[sparse] = rank
+            scored = [p for p in passages if p.sparse_score is not None]
+            assert bool(scored) == sparse  # the list is in the fusion only when it is on
+        finally:
+            retriever.close()
+    assert ranks[True] is not None and ranks[False] is None, ranks

@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     search = cmds.add_parser("search", parents=[common], help="find passages for a query")
     search.add_argument("query")
     search.add_argument("--k", type=_positive, default=5)
-    search.add_argument("--mode", choices=("fused", "dense", "lexical"), default="fused")
+    search.add_argument("--mode", choices=("fused", "dense", "lexical", "sparse"), default="fused")
     search.add_argument("--threshold", type=float, help="minimum dense (cosine) score")
     search.set_defaults(func=cmd_search)
 
@@ -183,7 +183,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     for rank, p in enumerate(passages, start=1):
         dense = "-" if p.dense_score is None else f"{p.dense_score:.3f}"
         lexical = "-" if p.lexical_score is None else f"{p.lexical_score:.2f}"
-        print(f"{rank}. {printable(p.source)}  score {p.score:.4f} (dense {dense}, bm25 {lexical})")
+        terms = "" if p.sparse_score is None else f", terms {p.sparse_score:.2f}"
+        print(
+            f"{rank}. {printable(p.source)}  score {p.score:.4f} "
+            f"(dense {dense}, bm25 {lexical}{terms})"
+        )
         snippet = " ".join(p.text.split())
         print(f"   {printable(snippet[:300])}{'…' if len(snippet) > 300 else ''}")
     return 0

@@ -39,6 +39,8 @@ def wants_e5_prefixes(name: str) -> bool:
 class SentenceTransformersBackend:
     """Loads a sentence-transformers model once; counts tokens and encodes text."""
 
+    sparse_id: str | None = None  # dense vectors only
+
     def __init__(self, name: str, location: str, *, threads: int) -> None:
         self.threads = threads
         try:
@@ -91,3 +93,6 @@ class SentenceTransformersBackend:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def sparse(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError("sentence-transformers models make no sparse vectors")

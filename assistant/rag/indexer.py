@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.errors import DataError
+from assistant.errors import DataError, IndexStoreError
 from assistant.rag.chunking import Chunk, chunk_document
 from assistant.rag.embedder import Embedder, model_key
 from assistant.rag.loaders import LoadError, parse_document, read_bytes
@@ -113,7 +113,12 @@ class Indexer:
             lock_timeout=self.lock_timeout,
             fresh=fresh,
             threads=self.settings.embed_threads,
+            # Used only for a new or rebuilt index (the embedder is loaded then).
+            sparse_id=self._wanted_sparse() if manifest is None else None,
         )
+
+    def _wanted_sparse(self) -> str | None:
+        return self.embedder.sparse_id if self.settings.sparse_terms else None
 
     # -- public operations ---------------------------------------------------------------------
 
@@ -261,10 +266,21 @@ class Indexer:
             return
         texts = [c.embed_text for _, chunks, _ in pending for c in chunks]
         vectors = self.embedder.encode(texts)
+        sparse = None
+        if writer.sparse_id is not None:
+            if self.embedder.sparse_id != writer.sparse_id:
+                raise IndexStoreError(
+                    f"the index keeps sparse vectors {writer.sparse_id!r}; the embedder makes "
+                    f"{self.embedder.sparse_id or 'none'}: run `assistant index rebuild`"
+                )
+            sparse = self.embedder.sparse(texts)
         offset = 0
         for row, chunks, existed in pending:
-            writer.put_document(row, chunks, vectors[offset : offset + len(chunks)])
-            offset += len(chunks)
+            end = offset + len(chunks)
+            writer.put_document(
+                row, chunks, vectors[offset:end], None if sparse is None else sparse[offset:end]
+            )
+            offset = end
             (report.updated if existed else report.added).append(row.path)
             report.chunks_added += len(chunks)
         pending.clear()

@@ -29,6 +29,7 @@ import numpy as np
 from assistant.errors import IndexStoreError
 from assistant.rag.bm25 import Postings
 from assistant.rag.lexical import lexical_query_tokens
+from assistant.rag.sparse_terms import SparseTermsIndex, SparseVector
 
 MANIFEST = "manifest.json"
 LOCK_FILE = "lock"
@@ -46,7 +47,13 @@ CREATE TABLE chunks(
     start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, page INTEGER,
     heading TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX chunks_by_path ON chunks(path);
+CREATE TABLE sparse(chunk_id INTEGER PRIMARY KEY, ids BLOB NOT NULL, weights BLOB NOT NULL);
 """
+# Added after format 2 was out: older files lack it (and then hold no sparse vectors).
+SPARSE_TABLE = (
+    "CREATE TABLE IF NOT EXISTS sparse("
+    "chunk_id INTEGER PRIMARY KEY, ids BLOB NOT NULL, weights BLOB NOT NULL)"
+)
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,7 @@ class IndexStore:
         self._conn = conn
         self._index = index
         self._postings = postings
+        self._sparse: SparseTermsIndex | None = None  # built on the first sparse search
         self._lock = threading.Lock()
 
     @staticmethod
@@ -261,6 +269,25 @@ class IndexStore:
         """BM25 over words and CJK bigrams (see :mod:`assistant.rag.lexical`)."""
         return self._postings.search(lexical_query_tokens(query), n)
 
+    @property
+    def sparse_id(self) -> str | None:
+        """Which sparse latent-term vectors every chunk has (None: this index has none)."""
+        return self.manifest.get("sparse") or None
+
+    def search_sparse(self, query: SparseVector, n: int) -> list[tuple[int, float]]:
+        """Chunks by the dot product of their sparse vectors with ``query``."""
+        if self.sparse_id is None or n <= 0:
+            return []
+        with self._lock:
+            if self._sparse is None:
+                has_table = self._conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sparse'"
+                ).fetchone()
+                rows = self._conn.execute("SELECT * FROM sparse") if has_table else []
+                self._sparse = SparseTermsIndex(rows)
+            index = self._sparse
+        return index.search(query, n)
+
     def chunk_ids(self) -> list[int]:
         with self._lock:
             return [r[0] for r in self._conn.execute("SELECT id FROM chunks ORDER BY id")]
@@ -299,6 +326,7 @@ class IndexStore:
             "documents": int(documents),
             "chunks": self.count,
             "vector_index": self.kind,
+            "sparse_terms": self.sparse_id or "none",
             "generation": self.generation,
             "bytes_on_disk": files,
         }

@@ -27,11 +27,13 @@ from assistant.rag.chunking import Chunk
 from assistant.rag.hnsw import HnswFollower
 from assistant.rag.lexical import lexical_tokens
 from assistant.rag.lock import WriterLock
+from assistant.rag.sparse_terms import SparseVector, pack
 from assistant.rag.store import (
     FORMAT_VERSION,
     LOCK_FILE,
     MANIFEST,
     SCHEMA,
+    SPARSE_TABLE,
     DocumentRow,
     check_embedder,
     open_readonly_db,
@@ -57,9 +59,13 @@ class IndexWriter:
         lock_timeout: float = 5.0,
         fresh: bool = False,
         threads: int = 1,
+        sparse_id: str | None = None,
     ) -> None:
         self.root = Path(root)
         self.model, self.dim = model, dim
+        # Sparse latent-term vectors (rag/sparse_terms.py): a new or rebuilt index takes the
+        # caller's choice; an existing one keeps its own, so every chunk has them or none does.
+        self.sparse_id = sparse_id
         self.hnsw_threshold = hnsw_threshold
         self.fresh = fresh
         set_faiss_threads(threads)
@@ -112,6 +118,8 @@ class IndexWriter:
         if self.manifest is None:
             return
         self.generation = int(self.manifest["generation"])
+        if not self.fresh:
+            self.sparse_id = self.manifest.get("sparse") or None
         if self.fresh:
             # Rebuilding: the old generation is only consulted for its roots.
             with contextlib.suppress(FileNotFoundError, sqlite3.DatabaseError):
@@ -187,6 +195,7 @@ class IndexWriter:
             conn.execute("PRAGMA synchronous=OFF")
             if self._base is not None and not self.fresh:
                 self._base.backup(conn)
+                conn.execute(SPARSE_TABLE)
             else:
                 conn.executescript(SCHEMA)
             self._work = conn
@@ -214,6 +223,7 @@ class IndexWriter:
         if ids:
             marks = ",".join("?" * len(ids))
             db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", ids)
+            db.execute(f"DELETE FROM sparse WHERE chunk_id IN ({marks})", ids)
             for cid in ids:
                 if self._lex_added.pop(cid, None) is None:
                     self._lex_removed.add(cid)
@@ -222,10 +232,19 @@ class IndexWriter:
         db.execute("DELETE FROM documents WHERE path = ?", (path,))
         return len(ids)
 
-    def put_document(self, doc: DocumentRow, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Replace a document's chunks and vectors (one row of ``vectors`` per chunk)."""
+    def put_document(
+        self,
+        doc: DocumentRow,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        sparse: list[SparseVector] | None = None,
+    ) -> None:
+        """Replace a document's chunks and vectors (one row of ``vectors`` per chunk, and one
+        sparse vector per chunk when this index keeps them)."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
+        if self.sparse_id is not None and (sparse is None or len(sparse) != len(chunks)):
+            raise ValueError(f"this index keeps sparse vectors ({self.sparse_id}): one per chunk")
         self.remove_document(doc.path)
         db = self._edit()
         (max_id,) = db.execute("SELECT coalesce(max(id), -1) FROM chunks").fetchone()
@@ -239,6 +258,11 @@ class IndexWriter:
         )
         for i, c in zip(ids, chunks, strict=True):
             self._lex_added[int(i)] = lexical_tokens(c.heading + "\n" + c.text)
+        if self.sparse_id is not None and sparse is not None:
+            db.executemany(
+                "INSERT INTO sparse VALUES (?, ?, ?)",
+                [(int(i), *pack(v)) for i, v in zip(ids, sparse, strict=True)],
+            )
         db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
             (doc.path, doc.root, doc.sha256, doc.size, doc.mtime_ns, doc.kind, len(chunks)),
@@ -262,7 +286,13 @@ class IndexWriter:
             "lexical": f"lex-{gen:06d}.npz",
             "hnsw": None,
         }
-        meta = {"generation": gen, "model": self.model, "dim": self.dim, "count": self.count}
+        meta = {
+            "generation": gen,
+            "model": self.model,
+            "dim": self.dim,
+            "count": self.count,
+            "sparse": self.sparse_id or "",
+        }
         db.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()]
         )

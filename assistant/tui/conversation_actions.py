@@ -170,6 +170,7 @@ def _passage_fields(data: dict[str, Any]) -> dict[str, Any]:
     fields.update({k: data.get(k, v) for k, v in fields.items()})
     fields["dense_score"] = data.get("dense_score")
     fields["lexical_score"] = data.get("lexical_score")
+    fields["sparse_score"] = data.get("sparse_score")
     if data.get("source"):  # the label the prompt gave it (token provenance names it)
         fields["source"] = str(data["source"])
     return fields

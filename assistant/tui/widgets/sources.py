@@ -23,6 +23,8 @@ class SourceItem(Static, can_focus=True):
             score += f" · dense {passage.dense_score:.3f}"
         if getattr(passage, "lexical_score", None) is not None:
             score += f" · bm25 {passage.lexical_score:.2f}"
+        if getattr(passage, "sparse_score", None) is not None:
+            score += f" · terms {passage.sparse_score:.2f}"
         super().__init__(join((f"[{number}] ", "bold"), passage_label(passage), f"  {score}"))
         self.passage = passage
 

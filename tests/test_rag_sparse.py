@@ -1,0 +1,114 @@
+"""Sparse latent terms (rag/sparse_terms.py): the postings' dot product, storage in the index
+(written with the chunks, removed with them, never on only some chunks), and the third list
+in fused retrieval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.rag.chunking import Chunk
+from assistant.rag.sparse_terms import SparseTermsIndex, pack, unpack
+from assistant.rag.store import DocumentRow, IndexStore
+from assistant.rag.store_writer import IndexWriter
+
+DIM = 4
+
+
+def vec(pairs: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array(list(pairs), dtype=np.int32), np.array(list(pairs.values()), dtype=np.float32)
+
+
+def row(chunk_id: int, pairs: dict[int, float]) -> tuple[int, bytes, bytes]:
+    return (chunk_id, *pack(vec(pairs)))
+
+
+def test_search_ranks_by_dot_product_and_skips_what_shares_nothing() -> None:
+    index = SparseTermsIndex(
+        [row(1, {5: 1.0, 9: 2.0}), row(2, {5: 3.0}), row(3, {700: 1.0}), row(4, {65535: 0.5})]
+    )
+    assert len(index) == 4
+    found = index.search(vec({5: 1.0, 9: 1.0}), 10)
+    assert found == [(2, pytest.approx(3.0)), (1, pytest.approx(3.0))] or found == [
+        (1, pytest.approx(3.0)),
+        (2, pytest.approx(3.0)),
+    ]
+    assert index.search(vec({9: 1.0}), 10) == [(1, pytest.approx(2.0))]
+    assert index.search(vec({5: 1.0}), 1) == [(2, pytest.approx(3.0))]  # top n only
+    assert index.search(vec({65535: 2.0}), 5) == [(4, pytest.approx(1.0))]
+    assert index.search(vec({42: 1.0}), 5) == []  # no chunk has that feature
+    assert SparseTermsIndex([]).search(vec({5: 1.0}), 5) == []
+
+
+def test_pack_round_trips_and_refuses_ids_beyond_16_bits() -> None:
+    ids, weights = unpack(*pack(vec({3: 0.25, 16383: 1.5})))
+    assert ids.tolist() == [3, 16383] and weights.tolist() == [0.25, 1.5]
+    with pytest.raises(ValueError, match="16 bits"):
+        pack(vec({70000: 1.0}))
+    # A torn row (ids and weights of different lengths) is left out, not misread.
+    torn = (7, np.array([1, 2], dtype=np.uint16).tobytes(), np.array([1.0], np.float32).tobytes())
+    assert SparseTermsIndex([torn, row(8, {1: 1.0})]).search(vec({1: 1.0}), 5) == [
+        (8, pytest.approx(1.0))
+    ]
+
+
+def chunk(text: str) -> Chunk:
+    return Chunk(text=text, start_line=1, end_line=1, page=None, heading="")
+
+
+def doc(path: str) -> DocumentRow:
+    return DocumentRow(path, "/r", "sha", 1, 1, "text", 0)
+
+
+def put(w: IndexWriter, path: str, features: list[dict[int, float]] | None) -> None:
+    chunks = [chunk(f"{path} chunk {i}") for i in range(len(features or [{}]))]
+    vectors = np.eye(DIM, dtype=np.float32)[: len(chunks)]
+    sparse = None if features is None else [vec(f) for f in features]
+    w.put_document(doc(path), chunks, vectors, sparse)
+
+
+def test_the_index_keeps_sparse_vectors_with_their_chunks(tmp_path: Path) -> None:
+    with IndexWriter(tmp_path, model="m", dim=DIM, sparse_id="sae-test") as w:
+        put(w, "/r/a.md", [{1: 1.0}, {2: 1.0}])
+        put(w, "/r/b.md", [{1: 0.5}])
+        w.commit()
+    store = IndexStore.open(tmp_path)
+    assert store.sparse_id == "sae-test" and store.stats()["sparse_terms"] == "sae-test"
+    hits = store.search_sparse(vec({1: 1.0}), 5)
+    paths = store.chunks([cid for cid, _ in hits])
+    assert [paths[cid].path for cid, _ in hits] == ["/r/a.md", "/r/b.md"]
+    store.close()
+    with IndexWriter(tmp_path, model="m", dim=DIM) as w:  # an existing index keeps its kind
+        assert w.sparse_id == "sae-test"
+        w.remove_document("/r/a.md")
+        with pytest.raises(ValueError, match="sparse vectors"):
+            put(w, "/r/c.md", None)  # its chunks would be missing from the sparse list
+        w.commit()
+    store = IndexStore.open(tmp_path)
+    hits = store.search_sparse(vec({1: 1.0}), 5)
+    assert [store.chunks([cid])[cid].path for cid, _ in hits] == ["/r/b.md"]
+    assert store.search_sparse(vec({2: 1.0}), 5) == []  # removed with its document
+    store.close()
+
+
+def test_an_index_without_sparse_vectors_stays_without(tmp_path: Path) -> None:
+    with IndexWriter(tmp_path, model="m", dim=DIM) as w:
+        put(w, "/r/a.md", None)
+        w.commit()
+    # Asking for them later does not put them on only the new chunks: a rebuild adds them.
+    with IndexWriter(tmp_path, model="m", dim=DIM, sparse_id="sae-test") as w:
+        assert w.sparse_id is None
+        put(w, "/r/b.md", None)
+        w.commit()
+    store = IndexStore.open(tmp_path)
+    assert store.sparse_id is None and store.search_sparse(vec({1: 1.0}), 5) == []
+    store.close()
+    with IndexWriter(tmp_path, model="m", dim=DIM, fresh=True, sparse_id="sae-test") as w:
+        assert w.sparse_id == "sae-test"
+        put(w, "/r/a.md", [{1: 1.0}])
+        w.commit()
+    store = IndexStore.open(tmp_path)
+    assert store.sparse_id == "sae-test" and len(store.search_sparse(vec({1: 1.0}), 5)) == 1
+    store.close()
