@@ -157,7 +157,7 @@ def measure(spec: str, threads: int) -> dict[str, Any]:
             times = []
             for i in range(20):
                 start = time.perf_counter()
-                embedder.sparse([f"how does beam search work {i}"])
+                embedder.sparse([f"how does beam search work {i}"], kind="query")
                 times.append(time.perf_counter() - start)
             out["query_sparse_p50_ms"] = round(statistics.median(times) * 1000, 2)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

@@ -8,7 +8,8 @@
 2. No-op re-index of 1,000 unchanged files (stat only; the model is never loaded).
 3. Search latency p50/p95 on synthetic indexes of each size (unit vectors, Zipf-distributed
    words), query embedding excluded: dense FAISS (flat, and HNSW above the threshold),
-   lexical FTS5 BM25, and the whole fused ``Retriever.search``.
+   lexical FTS5 BM25, sparse latent terms (synthetic: 128 of 16,384 features per chunk, 256
+   per query, a heavy head like the real ones), and the whole fused ``Retriever.search``.
 4. Peak resident memory of the process.
 """
 
@@ -43,6 +44,7 @@ class HashEmbedder:
     name = "bench-hash"
     dim = DIM
     max_tokens = 254
+    sparse_id = None
 
     def count(self, texts: list[str]) -> list[int]:
         return [len(t.split()) for t in texts]
@@ -150,6 +152,22 @@ def bench_noop(tmp: Path, n_files: int = 1000, runs: int = 5) -> dict[str, Any]:
     return {"files": n_files, "seconds_p50": round(statistics.median(times), 4)}
 
 
+SPARSE_ID = "bench-sparse"
+SPARSE_DIM = 16384
+SPARSE_PER_CHUNK = 128  # as the default embedder stores them (a question keeps 256)
+
+
+def _sparse_vectors(rng: np.random.Generator, count: int, k: int) -> list[Any]:
+    """``count`` sparse vectors of ``k`` distinct features, drawn (Gumbel top-k) with
+    p(feature of rank r) ∝ (r + 5)^-1.1: with k = 256 about 65-70 features then occur in over
+    half the chunks, as the real latent terms of the corpus's 233 chunks did (65)."""
+    logp = -1.1 * np.log(np.arange(SPARSE_DIM) + 5.0)
+    keys = logp + rng.gumbel(size=(count, SPARSE_DIM))
+    top = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+    weights = rng.uniform(0.1, 1.5, size=(count, k)).astype(np.float32)
+    return [(top[i].astype(np.int32), weights[i]) for i in range(count)]
+
+
 def _synthetic_index(path: Path, n: int, hnsw_threshold: int) -> float:
     from assistant.rag.chunking import Chunk
     from assistant.rag.store import DocumentRow
@@ -168,6 +186,7 @@ def _synthetic_index(path: Path, n: int, hnsw_threshold: int) -> float:
         dim=DIM,
         hnsw_threshold=hnsw_threshold,
         threads=os.cpu_count() or 1,
+        sparse_id=SPARSE_ID,
     ) as writer:
         for d in range(0, n, per_doc):
             count = min(per_doc, n - d)
@@ -176,7 +195,7 @@ def _synthetic_index(path: Path, n: int, hnsw_threshold: int) -> float:
             vecs = rng.normal(size=(count, DIM)).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
             doc = DocumentRow(f"/synthetic/doc{d}.md", "/synthetic", str(d), 1, 1, "markdown", 0)
-            writer.put_document(doc, chunks, vecs)
+            writer.put_document(doc, chunks, vecs, _sparse_vectors(rng, count, SPARSE_PER_CHUNK))
             if (d + count) % 10_000 == 0:
                 writer.commit()  # like a long real run: commits along the way
         writer.commit()
@@ -248,19 +267,32 @@ def bench_search(tmp: Path, n: int, queries: int, hnsw_threshold: int) -> dict[s
         result["flat_source_found_at_10"] = round(float(np.mean(exact)), 3)
     lexical = timed(lambda i: store.search_lexical(qtexts[i], 50))
     result["lexical_ms_p50"], result["lexical_ms_p95"] = _p(lexical, 50), _p(lexical, 95)
+    qsparse = _sparse_vectors(rng, queries, 256)
+    start = time.perf_counter()
+    store.search_sparse(qsparse[0], 50)  # the first one builds the postings
+    result["sparse_first_search_s"] = round(time.perf_counter() - start, 3)
+    result["rss_after_sparse_postings_mb"] = _rss_mb()
+    sparse = timed(lambda i: store.search_sparse(qsparse[i], 50))
+    result["sparse_ms_p50"], result["sparse_ms_p95"] = _p(sparse, 50), _p(sparse, 95)
 
-    class _Precomputed:  # query embedding excluded: hand the retriever a ready vector
+    class _Precomputed:  # query embedding excluded: hand the retriever ready vectors
         current = qvecs[0]
+        current_sparse = qsparse[0]
+        sparse_id = SPARSE_ID
+        model_id = "bench-hash"
 
         def encode(self, texts: list[str], *, kind: str = "query") -> np.ndarray:
             return self.current[None, :]
 
+        def sparse(self, texts: list[str], *, kind: str = "query") -> list[Any]:
+            return [self.current_sparse]
+
     pre = _Precomputed()
     retriever = Retriever(_settings(path, embed_model="bench-hash"), store, pre)  # type: ignore[arg-type]
 
-    def fused(i: int) -> None:
-        pre.current = qvecs[i]
-        retriever.search(qtexts[i], k=5)
+    def fused(i: int) -> None:  # dense, BM25 and sparse lists (a new query each time)
+        pre.current, pre.current_sparse = qvecs[i], qsparse[i]
+        retriever.search(f"{qtexts[i]} q{i}", k=5)
 
     full = timed(fused)
     result["fused_ms_p50"], result["fused_ms_p95"] = _p(full, 50), _p(full, 95)

@@ -70,8 +70,9 @@ def test_the_sparse_latent_terms_find_what_dense_and_bm25_miss(tmp_path: Path) -
     folder.mkdir()
     shutil.copy(SEEDS_DIR / POLISH_PAGE, folder / POLISH_PAGE)
     embedder = Embedder(DEFAULT_EMBED_MODEL, threads=1)
-    settings = load_settings({"index_dir": tmp_path / "index", "embed_model": DEFAULT_EMBED_MODEL})
-    assert settings.sparse_terms  # on by default
+    settings = load_settings(
+        {"index_dir": tmp_path / "index", "embed_model": DEFAULT_EMBED_MODEL, "sparse_terms": True}
+    )
     Indexer(settings, embedder=embedder).add([folder])
     ranks = {}
     for sparse in (True, False):

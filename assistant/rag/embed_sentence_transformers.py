@@ -94,5 +94,5 @@ class SentenceTransformersBackend:
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def sparse(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def sparse(self, texts: list[str], *, kind: EncodeKind) -> list[tuple[np.ndarray, np.ndarray]]:
         raise NotImplementedError("sentence-transformers models make no sparse vectors")

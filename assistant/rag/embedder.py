@@ -78,11 +78,12 @@ class Embedder:
         """Identity of the sparse latent-term vectors this embedder makes (None: none)."""
         return self.backend.sparse_id
 
-    def sparse(self, texts: list[str]) -> list[SparseVector]:
-        """One sparse latent-term vector per text (rag/sparse_terms.py); [] without a head."""
+    def sparse(self, texts: list[str], *, kind: EncodeKind = "passage") -> list[SparseVector]:
+        """One sparse latent-term vector per text (rag/sparse_terms.py); [] without a head.
+        A query (``kind="query"``) may keep more features than a stored passage."""
         if self.backend.sparse_id is None or not texts:
             return []
-        return self.backend.sparse(list(texts))
+        return self.backend.sparse(list(texts), kind=kind)
 
     def count(self, texts: list[str]) -> list[int]:
         return self.backend.count(texts) if texts else []

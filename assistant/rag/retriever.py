@@ -131,7 +131,10 @@ class Retriever:
         store, embedder = self.store, self.embedder
         return cast(
             SparseVector,
-            self._cached(f"sparse:{store.sparse_id}\n{query}", lambda: embedder.sparse([query])[0]),
+            self._cached(
+                f"sparse:{store.sparse_id}\n{query}",
+                lambda: embedder.sparse([query], kind="query")[0],
+            ),
         )
 
     def _cached(self, key: str, compute: Callable[[], Any]) -> Any:
