@@ -107,6 +107,16 @@ def _evaluate(settings: Any, embedder: Any, questions: list[Any]) -> dict[str, l
     return {mode: [rank for rank, _ in ranks] for mode, ranks in found.items()}
 
 
+def _p50_ms(embed: Any, n: int = 20) -> float:
+    """Median milliseconds of ``embed`` on n short questions."""
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        embed(f"how does beam search work {i}")
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times) * 1000, 2)
+
+
 def measure(spec: str, threads: int) -> dict[str, Any]:
     """One model (``NAME`` or ``NAME+nosparse``: without the sparse latent terms)."""
     from assistant.rag import Embedder, load_questions
@@ -147,19 +157,9 @@ def measure(spec: str, threads: int) -> dict[str, Any]:
                         by_group.setdefault(group, []).append(rank)
                 table[mode].update({g: _recalls(r) for g, r in sorted(by_group.items())})
             out[label] = table
-        times = []
-        for i in range(20):
-            start = time.perf_counter()
-            embedder.encode([f"how does beam search work {i}"], kind="query")
-            times.append(time.perf_counter() - start)
-        out["query_embed_p50_ms"] = round(statistics.median(times) * 1000, 2)
+        out["query_embed_p50_ms"] = _p50_ms(lambda q: embedder.encode([q], kind="query"))
         if sparse and embedder.sparse_id is not None:
-            times = []
-            for i in range(20):
-                start = time.perf_counter()
-                embedder.sparse([f"how does beam search work {i}"], kind="query")
-                times.append(time.perf_counter() - start)
-            out["query_sparse_p50_ms"] = round(statistics.median(times) * 1000, 2)
+            out["query_sparse_p50_ms"] = _p50_ms(lambda q: embedder.sparse([q], kind="query"))
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
 

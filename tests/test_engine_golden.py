@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from assistant.core import DecodingSettings, Engine
+from assistant.core.types import Generation, TokenStep
 
 PROMPTS = ["Warsaw is the capital city of", "Beam search keeps", "Zażółć gęślą 日本語"]
 
@@ -29,6 +30,25 @@ def hf_greedy(engine: Engine, prompt: str, **kwargs: object) -> list[int]:
         **kwargs,
     )
     return list(out[0, ids.shape[1] :].tolist())
+
+
+def assert_raw_numbers_match_the_model(
+    engine: Engine, prompt: str, generation: Generation
+) -> tuple[TokenStep, ...]:
+    """Each step's raw logprob, rank and top alternatives against one forward pass of the
+    model over prompt + answer; returns the steps."""
+    ids = engine.encode(prompt) + [s.token_id for s in generation.steps]
+    with torch.inference_mode():
+        logits = engine.model(input_ids=torch.tensor([ids])).logits[0].float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    start = len(engine.encode(prompt)) - 1
+    for t, step in enumerate(generation.steps):
+        row = logprobs[start + t]
+        assert step.logprob == pytest.approx(float(row[step.token_id]), abs=1e-4)
+        assert step.rank == int((row > row[step.token_id]).sum()) + 1
+        expected_top = torch.topk(row, len(step.top)).indices.tolist()
+        assert [alt.token_id for alt in step.top] == expected_top
+    return generation.steps
 
 
 @pytest.mark.parametrize("prompt", PROMPTS)
@@ -56,17 +76,7 @@ def test_step_logprobs_equal_log_softmax_of_model_logits(engine: Engine) -> None
         strategy="sample", seed=7, temperature=1.5, top_k=50, max_new_tokens=30
     )
     generation = engine.generate(prompt, settings)
-    ids = engine.encode(prompt) + [s.token_id for s in generation.steps]
-    with torch.inference_mode():
-        logits = engine.model(input_ids=torch.tensor([ids])).logits[0].float()
-    logprobs = torch.log_softmax(logits, dim=-1)
-    start = len(engine.encode(prompt)) - 1
-    for t, step in enumerate(generation.steps):
-        row = logprobs[start + t]
-        assert step.logprob == pytest.approx(float(row[step.token_id]), abs=1e-4)
-        assert step.rank == int((row > row[step.token_id]).sum()) + 1
-        expected_top = torch.topk(row, len(step.top)).indices.tolist()
-        assert [alt.token_id for alt in step.top] == expected_top
+    for step in assert_raw_numbers_match_the_model(engine, prompt, generation):
         # After temperature the chosen token's probability differs from the raw one.
         assert step.processed_logprob != pytest.approx(step.logprob, abs=1e-6)
 
@@ -107,16 +117,8 @@ def test_beam_raw_logprobs_equal_the_model_on_the_chosen_sequence(engine: Engine
     prompt = PROMPTS[0]
     settings = DecodingSettings(strategy="beam", num_beams=3, max_new_tokens=12, top_logprobs=5)
     generation = engine.generate(prompt, settings)
-    ids = engine.encode(prompt) + [s.token_id for s in generation.steps]
-    with torch.inference_mode():
-        logits = engine.model(input_ids=torch.tensor([ids])).logits[0].float()
-    logprobs = torch.log_softmax(logits, dim=-1)
-    start = len(engine.encode(prompt)) - 1
-    for t, step in enumerate(generation.steps):
-        row = logprobs[start + t]
-        assert step.logprob == pytest.approx(float(row[step.token_id]), abs=1e-4)
-        assert step.rank == int((row > row[step.token_id]).sum()) + 1
-        assert [alt.token_id for alt in step.top] == torch.topk(row, 5).indices.tolist()
+    steps = assert_raw_numbers_match_the_model(engine, prompt, generation)
+    assert steps and all(len(step.top) == 5 for step in steps)
 
 
 def test_next_token_distribution_matches_softmax(engine: Engine) -> None:
