@@ -54,6 +54,16 @@ def test_search_json_fields(
     assert results[0]["path"].endswith("cities.txt")
 
 
+def test_sparse_mode_on_an_index_without_sparse_terms_says_how_to_get_them(
+    indexed: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, common = indexed  # the tiny sentence-transformers embedder makes none
+    code, out, err = _run(capsys, "index", "search", "Warsaw", "--mode", "sparse", *common)
+    assert code != 0 and not out
+    assert "no sparse latent terms" in err and "index rebuild" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_search_human_output_shows_text_literally(
     indexed: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -174,6 +174,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not args.query.strip():
         raise UsageError("empty query")
     retriever = Retriever.open(settings)
+    if args.mode == "sparse" and not retriever.sparse_usable():
+        raise UsageError(
+            "this index has no sparse latent terms in use: set sparse_terms = true (the "
+            "multilingual-e5-small-q4 embedder makes them) and run `assistant index rebuild`"
+        )
     passages = retriever.search(args.query, k=args.k, mode=args.mode, threshold=args.threshold)
     if args.json:
         emit_json([p.to_dict() for p in passages])
