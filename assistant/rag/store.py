@@ -47,13 +47,14 @@ CREATE TABLE chunks(
     start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, page INTEGER,
     heading TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX chunks_by_path ON chunks(path);
-CREATE TABLE sparse(chunk_id INTEGER PRIMARY KEY, ids BLOB NOT NULL, weights BLOB NOT NULL);
 """
-# Added after format 2 was out: older files lack it (and then hold no sparse vectors).
+# Added after format 2 was out: older files lack it (and then hold no sparse vectors), so a
+# writer also runs it on a copied file.
 SPARSE_TABLE = (
     "CREATE TABLE IF NOT EXISTS sparse("
     "chunk_id INTEGER PRIMARY KEY, ids BLOB NOT NULL, weights BLOB NOT NULL)"
 )
+SCHEMA += SPARSE_TABLE + ";\n"
 
 
 @dataclass(frozen=True)

@@ -118,8 +118,6 @@ class IndexWriter:
         if self.manifest is None:
             return
         self.generation = int(self.manifest["generation"])
-        if not self.fresh:
-            self.sparse_id = self.manifest.get("sparse") or None
         if self.fresh:
             # Rebuilding: the old generation is only consulted for its roots.
             with contextlib.suppress(FileNotFoundError, sqlite3.DatabaseError):
@@ -128,6 +126,7 @@ class IndexWriter:
             return
         # Vectors of two models never meet in one FAISS index: only a rebuild changes model.
         check_embedder(self.manifest, self.model, self.dim)
+        self.sparse_id = self.manifest.get("sparse") or None  # kept, as the model is
         try:
             self._base = open_readonly_db(self.root / self.manifest["db"])
             self.flat = read_faiss(self.root / self.manifest["flat"])
