@@ -88,6 +88,8 @@ class ChatSession:
         # The engine keeps this conversation's last KV cache under this key (see
         # core/prefix_store.py); a new or reopened conversation drops it.
         self.prefix_key = f"chat-{uuid.uuid4().hex[:12]}"
+        self._last_budget: tuple[tuple[Any, ...], PromptBudget] | None = None  # (inputs, it)
+        self._configured_relevance: tuple[tuple[str, Any], Relevance] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
@@ -292,22 +294,45 @@ class ChatSession:
     def _budget(self, record: TurnRecord) -> PromptBudget:
         counter = self.parts.counter()
         record.model = counter.model_name
+        history = self.history_pairs()
+        # Everything build_prompt reads: a regenerate (same question, passages, tool
+        # results and history) gets the same prompt without tokenising it all again.
+        inputs = (
+            record.text,
+            tuple((str(p.source), str(p.text), getattr(p, "score", None)) for p in record.passages),
+            tuple(record.tool_texts),
+            tuple(record.tool_texts_capped),
+            tuple(history),
+            counter,  # the model's tokenizer and context (compared as the objects they are)
+            record.decoding.max_new_tokens,
+            self.settings.max_prompt_tokens,
+        )
+        if self._last_budget is not None and self._last_budget[0] == inputs:
+            return self._last_budget[1]
         _, budget = build_prompt(
             record.text,
             passages=record.passages,
             tool_results=record.tool_texts,
             tool_results_capped=record.tool_texts_capped,
-            history=self.history_pairs(),
+            history=history,
             count_tokens=counter.count,
             context_length=counter.context_length,
             max_new_tokens=record.decoding.max_new_tokens,
             cutter=TokenizerCutter(counter.tokenizer),
             max_prompt_tokens=self.settings.max_prompt_tokens or None,
         )
+        self._last_budget = (inputs, budget)
         return budget
 
     def _relevance(self, record: TurnRecord) -> Relevance | None:
         """Grounding's sentence scorer: the one set on the session, else the configured one."""
         if self.relevance is not None or not record.passages:
             return self.relevance
-        return configured_relevance(self.settings.grounding_relevance, self.parts.retriever)
+        # Kept while the setting and the retriever are the same: an embedding scorer made
+        # anew each turn would never let the engine reuse a regenerate's copy index.
+        key = (self.settings.grounding_relevance, self.parts.retriever())
+        if self._configured_relevance is None or self._configured_relevance[0] != key:
+            retriever = key[1]
+            made = configured_relevance(key[0], lambda: retriever)
+            self._configured_relevance = (key, made)
+        return self._configured_relevance[1]

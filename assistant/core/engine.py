@@ -16,9 +16,16 @@ from typing import Any, cast
 import torch
 
 from assistant.core.beam import beam_steps
+from assistant.core.conversation_memo import ConversationMemo
 from assistant.core.decode_plan import DecodePlan
 from assistant.core.decoding import DecodingSettings
-from assistant.core.grounding import GroundingInput, PassageCopyProcessor, build_copy_processor
+from assistant.core.grounding import (
+    CopyIndex,
+    GroundingInput,
+    PassageCopyProcessor,
+    build_copy_processor,
+    same_copy_input,
+)
 from assistant.core.models import LoadedModel, load_model
 from assistant.core.prefix_store import PrefixStore
 from assistant.core.processors import build_processors
@@ -59,6 +66,11 @@ class Engine:
         # The last prompt + answer's KV cache per conversation (``cache_key``), reused by the
         # next decode that shares its prefix: regenerate, fork, /compare.
         self.prefixes = PrefixStore()
+        # Per conversation too: the last prompt's ids and its passages' copy index.
+        self.prompt_ids: ConversationMemo[str, list[int]] = ConversationMemo()
+        self.copy_indexes: ConversationMemo[GroundingInput, CopyIndex] = ConversationMemo(
+            same_copy_input
+        )
 
     @classmethod
     def load(
@@ -128,15 +140,18 @@ class Engine:
         return list(self.token_texts.top(logprobs, min(k, logprobs.numel())))
 
     # ------------------------------------------------------------------ prompt fitting
-    def fit_prompt(self, prompt: str, max_new_tokens: int) -> tuple[list[int], int]:
-        """Token ids of ``prompt`` that fit with ``max_new_tokens``, and how many were cut."""
+    def fit_prompt(
+        self, prompt: str, max_new_tokens: int, cache_key: str | None = None
+    ) -> tuple[list[int], int]:
+        """Token ids of ``prompt`` that fit with ``max_new_tokens``, and how many were cut
+        (``cache_key``: the conversation's last prompt is not tokenised again)."""
         self._require_text(prompt)
         if max_new_tokens >= self.context_length:
             raise UsageError(
                 f"invalid decoding setting 'max_new_tokens': must be < the model's context of "
                 f"{self.context_length} tokens (got {max_new_tokens})"
             )
-        ids = self.encode(prompt)
+        ids = list(self.prompt_ids.get(cache_key, prompt, lambda: self.encode(prompt)))
         room = self.context_length - max_new_tokens
         if len(ids) <= room:
             return ids, 0
@@ -163,8 +178,8 @@ class Engine:
         ``cache_key`` (a conversation) keeps this decode's KV cache for the next decode with
         the same key, which then feeds only the ids after the prefix they share."""
         settings = settings or DecodingSettings()
-        ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens)
-        copy, guidance = self._grounding(settings, grounding, ids)
+        ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens, cache_key)
+        copy, guidance = self._grounding(settings, grounding, ids, cache_key)
         plan = self._plan(ids, settings, cache_key)
         request = DecodeRequest(
             model=self.model,
@@ -219,21 +234,33 @@ class Engine:
         )
 
     def forget_prefix(self, cache_key: str | None = None) -> None:
-        """Drop a conversation's kept KV cache (None: every one)."""
+        """Drop a conversation's kept KV cache and copy index (None: every one)."""
         self.prefixes.drop(cache_key)
+        self.prompt_ids.drop(cache_key)
+        self.copy_indexes.drop(cache_key)
 
     def _grounding(
-        self, settings: DecodingSettings, grounding: GroundingInput | None, ids: list[int]
+        self,
+        settings: DecodingSettings,
+        grounding: GroundingInput | None,
+        ids: list[int],
+        cache_key: str | None,
     ) -> tuple[PassageCopyProcessor | None, Any]:
-        """The copy processor and the context-aware guidance processor, where they apply."""
+        """The copy processor and the context-aware guidance processor, where they apply;
+        the conversation's last copy index serves again when its passages are the same."""
         if settings.grounding == "off" or grounding is None or settings.strategy == "beam":
             return None, None
+        found = grounding
+        index = self.copy_indexes.get(
+            cache_key, found, lambda: CopyIndex.build(self.tokenizer, found)
+        )
         copy = build_copy_processor(
             self.tokenizer,
             grounding,
             len(ids),
             settings.copy_strength,
             settings.grounded_sentences,
+            index=index,
         )
         guidance = None
         negative = grounding.unconditional_prompt

@@ -412,17 +412,29 @@ class PassageCopyProcessor(LogitsProcessor):
         )
 
 
+def same_copy_input(a: GroundingInput, b: GroundingInput) -> bool:
+    """Whether ``CopyIndex.build`` makes the same index of both (what it reads is equal).
+    Relevance functions compare by identity: a closure made for another turn (an embedding
+    relevance) counts as a different scorer."""
+    return a is b or (
+        a.question == b.question and a.sources == b.sources and a.relevance is b.relevance
+    )
+
+
 def build_copy_processor(
     tokenizer: Any,
     grounding: GroundingInput | None,
     prompt_length: int,
     strength: float,
     sentences: int = 2,
+    index: CopyIndex | None = None,
 ) -> PassageCopyProcessor | None:
-    """The copy processor for these passages, or None when there is nothing to copy from."""
+    """The copy processor for these passages, or None when there is nothing to copy from.
+    ``index``: the passages' copy index when the caller has it already (it is read-only)."""
     if grounding is None or not grounding.sources:
         return None
-    index = CopyIndex.build(tokenizer, grounding)
+    if index is None:
+        index = CopyIndex.build(tokenizer, grounding)
     if not index.starts and not index.positions:
         return None
     return PassageCopyProcessor(index, prompt_length, strength, sentences)
@@ -436,4 +448,5 @@ __all__ = [
     "SourceText",
     "SparseMix",
     "build_copy_processor",
+    "same_copy_input",
 ]
