@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from textual.content import Content
 
-from assistant.core.decoding import DecodingSettings
+from assistant.core.decoding import PRESETS, DecodingSettings
 from assistant.core.engine import Engine
 from assistant.core.lookup import continuation_logprobs
 from assistant.tui import commands
 from assistant.tui.app import AssistantApp
+from assistant.tui.inspect_actions import COMPARE_MAX_TOKENS
 from assistant.tui.widgets.assistant_message import AssistantMessage, rank_class
 from assistant.tui.widgets.cards import NoticeLine, UserMessage
 from assistant.tui.widgets.inspect_views import CompareView, ProbsView
@@ -162,13 +163,23 @@ async def test_probs_and_compare(tmp_path: Path, tiny_engine: Engine) -> None:
         await send(pilot, "/compare Beam search keeps")
         await wait_until(pilot, lambda: bool(app.query(CompareView)))
         compare = app.query_one(CompareView)
+        assert compare.names == ["greedy", "balanced", "creative", "beam"]
+        await wait_until(pilot, lambda: compare.done)
         names = [name for name, _ in compare.results]
-        assert names == ["greedy", "balanced", "creative", "beam"]
+        assert names == compare.names  # one model: the presets decode one after another
+        # Each column streamed its tokens as they came (beam's arrive when its search ends).
+        assert all(compare.partial_updates[name] >= 1 for name in ("greedy", "balanced"))
+        for name, generation in compare.results:  # the same continuations as a plain run
+            settings = PRESETS[name].replace(max_new_tokens=COMPARE_MAX_TOKENS, seed=0)
+            plain = tiny_engine.generate("Beam search keeps", settings)
+            assert [s.token_id for s in generation.steps] == [s.token_id for s in plain.steps]
         greedy = compare.results[0][1]
         assert math.isclose(
             greedy.perplexity, math.exp(-greedy.sequence_logprob / len(greedy.steps))
         )
-        assert "ppl" in str(compare.query("Static").first().render())
+        first_column = str(compare.query("Static").first().render())
+        assert "log p (raw model)" in first_column and "ppl" in first_column
+        assert greedy.text.strip()[:10] in first_column
 
 
 async def test_settings_validation_presets_and_next_turn(tmp_path: Path) -> None:

@@ -34,6 +34,12 @@ else:
 COMPARE_MAX_TOKENS = 40
 
 
+def _running_note(settings: DecodingSettings) -> str:
+    if settings.strategy == "beam":  # its tokens are known only when the search ends
+        return f"searching {settings.num_beams} beams… (shown when the search ends)"
+    return "decoding…"
+
+
 class InspectActions(_Base):
     session: ChatSessionLike | None
     runner: TurnRunner
@@ -202,20 +208,54 @@ class InspectActions(_Base):
             self.notify("usage: /compare PROMPT (or ask something first)", severity="warning")
             return
         seed = self.decoding.seed if self.decoding and self.decoding.seed is not None else 0
-        self.notify("Comparing presets…")
         # Every preset continues the same prompt: the conversation's kept KV cache serves all.
         key = self.session.prefix_key if self.session is not None else None
+        from assistant.core.decoding import PRESETS
+
+        view = CompareView(prompt, list(PRESETS))
+        self.mount_in_log(view)
 
         def work() -> None:
-            from assistant.core.decoding import PRESETS
+            from textual.worker import get_current_worker
 
-            results = []
+            worker = get_current_worker()
             for name, settings in PRESETS.items():
+                if worker.is_cancelled:
+                    return
                 limited = settings.replace(max_new_tokens=COMPARE_MAX_TOKENS, seed=seed)
-                results.append((name, engine.generate(prompt, limited, cache_key=key)))
-            self.call_from_thread(self.mount_in_log, CompareView(prompt, results))
+                self.call_from_thread(view.show_running, name, _running_note(limited))
+                self._compare_one(engine, prompt, limited, key, view, name)
 
         self.run_worker(work, thread=True, group="compare", exclusive=True)
+
+    def _compare_one(
+        self,
+        engine: Engine,
+        prompt: str,
+        settings: DecodingSettings,
+        key: str | None,
+        view: CompareView,
+        name: str,
+    ) -> None:
+        """One preset's column, streamed token by token (in a worker thread)."""
+        from textual.worker import get_current_worker
+
+        from assistant.errors import AssistantError
+
+        worker = get_current_worker()
+        text = ""
+        try:
+            with engine.stream(prompt, settings, cache_key=key) as stream:
+                for step in stream:
+                    if worker.is_cancelled:
+                        return
+                    text += step.text
+                    self.call_from_thread(view.show_partial, name, text)
+                generation = stream.result()
+        except AssistantError as exc:
+            self.call_from_thread(view.show_error, name, str(exc))
+            return
+        self.call_from_thread(view.show_result, name, generation)
 
     # ------------------------------------------------------------------ settings
     def command_settings(self, _: str) -> None:

@@ -30,27 +30,49 @@ class ProbsView(Static):
 
 
 class CompareView(Horizontal):
-    """One column per decoding preset: the continuation, its log-probability, perplexity."""
+    """One column per decoding preset, filled as the presets decode (one after another: one
+    model), each ending with its log-probability under the raw model and its perplexity."""
 
-    def __init__(self, prompt: str, results: Sequence[tuple[str, Generation]]) -> None:
+    def __init__(self, prompt: str, names: Sequence[str]) -> None:
         super().__init__()
         self.prompt = prompt
-        self.results = list(results)
+        self.names = list(names)
+        self.results: list[tuple[str, Generation]] = []  # in the order they finished
+        self.partial_updates = dict.fromkeys(self.names, 0)  # streamed updates per column
+        self._columns: dict[str, Static] = {}
         self.border_title = "same prompt, every preset"
 
     def compose(self) -> ComposeResult:
-        for name, generation in self.results:
-            column = Static(
-                join(
-                    generation.text or "(nothing)",
-                    (
-                        f"\n\nlog p {generation.sequence_logprob:.2f}"
-                        f" · ppl {generation.perplexity:.2f}"
-                        f" · {len(generation.steps)} tokens",
-                        "italic",
-                    ),
-                ),
-                classes="compare-column",
-            )
+        for name in self.names:
+            column = Static(join(("waiting…", "italic")), classes="compare-column")
             column.border_title = name
+            self._columns[name] = column
             yield column
+
+    def show_running(self, name: str, note: str = "decoding…") -> None:
+        self._columns[name].update(join((note, "italic")))
+
+    def show_partial(self, name: str, text: str) -> None:
+        self.partial_updates[name] += 1
+        self._columns[name].update(join(text, ("\n\ndecoding…", "italic")))
+
+    def show_result(self, name: str, generation: Generation) -> None:
+        self.results.append((name, generation))
+        self._columns[name].update(
+            join(
+                generation.text or "(nothing)",
+                (
+                    f"\n\nlog p (raw model) {generation.sequence_logprob:.2f}"
+                    f" · ppl {generation.perplexity:.2f}"
+                    f" · {len(generation.steps)} tokens",
+                    "italic",
+                ),
+            )
+        )
+
+    def show_error(self, name: str, message: str) -> None:
+        self._columns[name].update(join((message, "bold red")))
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.names)
