@@ -21,7 +21,8 @@ from assistant.errors import AssistantError, UsageError
 if TYPE_CHECKING:
     from assistant.chat.branch import ConversationBranch
     from assistant.core.decoding import DecodingSettings
-    from assistant.core.engine import Engine
+    from assistant.core.engine import Engine, GenerationStream
+    from assistant.core.grounding_input import GroundingInput
 
 
 def alternative_step(step: TokenStep, token_id: int, token_text: str) -> TokenStep:
@@ -40,6 +41,7 @@ def alternative_step(step: TokenStep, token_id: int, token_text: str) -> TokenSt
         logprob=prob.logprob,
         processed_logprob=after.logprob if after is not None else -math.inf,
         rank=rank,
+        provenance=None,  # the step's was the replaced token's; this one's was never computed
     )
 
 
@@ -52,12 +54,15 @@ def fork_steps(
     settings: DecodingSettings,
     stop_event: threading.Event | None = None,
     cache_key: str | None = None,
+    grounding: GroundingInput | None = None,
 ) -> Iterator[TokenStep]:
     """Yield the alternative step at ``index``, then the model's continuation after it.
 
     The new answer is ``steps[:index]`` + these steps; continuation indices follow on, and the
     continuation's length is what remains of ``settings.max_new_tokens``. With the answer's
     ``cache_key`` only the ids after the kept prompt (and shared answer start) are fed.
+    ``grounding`` (the answer's passages) grounds the continuation as the answer was, the
+    tokens before it read as the answer so far.
     """
     if not 0 <= index < len(steps):
         raise UsageError(f"fork: no token at position {index}")
@@ -68,9 +73,34 @@ def fork_steps(
     if remaining < 1 or (stop_event is not None and stop_event.is_set()):
         return
     limited = settings.replace(max_new_tokens=remaining)
-    stream = engine.stream(prefix, limited, stop_event, cache_key=cache_key)
-    for offset, step in enumerate(stream, start=index + 1):
-        yield dataclasses.replace(step, index=offset)
+    stream = _continuation(engine, prompt, prefix, limited, stop_event, cache_key, grounding)
+    with stream:
+        for offset, step in enumerate(stream, start=index + 1):
+            yield dataclasses.replace(step, index=offset)
+
+
+def _continuation(
+    engine: Engine,
+    prompt: str,
+    prefix: str,
+    settings: DecodingSettings,
+    stop_event: threading.Event | None,
+    cache_key: str | None,
+    grounding: GroundingInput | None,
+) -> GenerationStream:
+    """The stream after the fork's prefix; grounded when the prefix's ids begin with the
+    prompt's (they do unless the tokenizer merges across the prompt's end, or the prefix
+    had to be cut: then the continuation runs on the plain model, as before grounding)."""
+    if grounding is None or settings.grounding == "off":
+        return engine.stream(prefix, settings, stop_event, cache_key=cache_key)
+    prompt_ids = engine.encode(prompt)
+    stream = engine.stream(
+        prefix, settings, stop_event, grounding, cache_key, answer_start=len(prompt_ids)
+    )
+    if stream.truncated_prompt_tokens == 0 and stream.prompt_ids[: len(prompt_ids)] == prompt_ids:
+        return stream
+    stream.close()
+    return engine.stream(prefix, settings, stop_event, cache_key=cache_key)
 
 
 def fork_events(
@@ -85,12 +115,15 @@ def fork_events(
     message_id: int | None,
     stop_event: threading.Event,
     cache_key: str | None = None,
+    grounding: GroundingInput | None = None,
 ) -> Iterator[ChatEvent]:
     """The fork as a turn's events: TokenGenerated per new step, then TurnDone with the
     stored fork's id (None when answer ``message_id`` is not stored), or TurnError."""
     new_steps = list(steps[:index])
     try:
-        forked = fork_steps(engine, prompt, steps, index, token_id, settings, stop_event, cache_key)
+        forked = fork_steps(
+            engine, prompt, steps, index, token_id, settings, stop_event, cache_key, grounding
+        )
         for step in forked:
             new_steps.append(step)
             yield TokenGenerated(step)

@@ -10,7 +10,11 @@ without the passages is given.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from assistant.chat.events import PromptBudget
+from assistant.chat.template import ContextPassage
 from assistant.core.grounding_input import GroundingInput, SourceText
 from assistant.core.relevance import Relevance
 
@@ -34,3 +38,31 @@ def grounding_input(
         relevance=relevance,
         unconditional_prompt=budget.prompt_without_passages or None,
     )
+
+
+def stored_grounding(
+    question: str, budget: Mapping[str, Any] | None, relevance: Relevance | None = None
+) -> GroundingInput | None:
+    """The grounding of a stored answer, from its budget as the history keeps it
+    (``turn_record.budget_dict(with_prompt=True)``); None when it holds no passages or tool
+    results (also for answers stored before the history kept them)."""
+    if not budget:
+        return None
+    try:
+        passages = tuple(
+            ContextPassage(str(p["source"]), str(p["text"])) for p in budget.get("passages", ())
+        )
+        tools = tuple(str(text) for text in budget.get("tool_results", ()))
+    except (KeyError, TypeError):  # not what this code writes: no grounding
+        return None
+    shown = PromptBudget(
+        context_length=0,
+        max_new_tokens=0,
+        prompt_tokens=0,
+        parts=(),
+        prompt=str(budget.get("prompt", "")),
+        passages=passages,
+        prompt_without_passages=str(budget.get("prompt_without_passages", "")),
+        tool_results=tools,
+    )
+    return grounding_input(question, shown, relevance)

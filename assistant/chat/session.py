@@ -38,6 +38,7 @@ from assistant.chat.events import (
 )
 from assistant.chat.first_run import FirstRun
 from assistant.chat.fork import fork_events
+from assistant.chat.grounding import grounding_input, stored_grounding
 from assistant.chat.loading import StageCallback, load_all
 from assistant.chat.model_info import ModelInfo
 from assistant.chat.prompt import TokenizerCutter, build_prompt
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from assistant.chat.history import HistoryStore, Message
     from assistant.chat.session_protocol import ApproveFn
     from assistant.core.engine import Engine
+    from assistant.core.grounding_input import GroundingInput
     from assistant.core.relevance import Relevance
     from assistant.core.types import TokenStep
     from assistant.rag.retriever import Retriever
@@ -218,7 +220,31 @@ class ChatSession:
             message_id=message_id,
             stop_event=stop,
             cache_key=self.prefix_key,
+            grounding=self._fork_grounding(prompt, decoding, message_id),
         )
+
+    def _fork_grounding(
+        self, prompt: str, decoding: DecodingSettings, message_id: int | None
+    ) -> GroundingInput | None:
+        """The forked answer's grounding: the latest turn's when it is that answer's prompt,
+        else what the history kept of the stored answer (None: the fork is not grounded)."""
+        if decoding.grounding == "off":
+            return None
+        record = self.last_turn
+        if record is not None and record.budget is not None and record.budget.prompt == prompt:
+            return grounding_input(record.text, record.budget, self._relevance(record))
+        store = self.history_store()
+        if message_id is None or store is None:
+            return None
+        try:
+            answer = store.message(message_id)
+            question = store.message(answer.parent_id) if answer.parent_id is not None else None
+        except Exception:  # not stored after all: the fork runs ungrounded
+            log.exception("the forked answer's grounding could not be read")
+            return None
+        if question is None or (answer.budget or {}).get("prompt") != prompt:
+            return None
+        return stored_grounding(question.text, answer.budget, self._scorer())
 
     def _stage(
         self, record: TurnRecord, stage: str, fn: Callable[[], Any], timing_key: str = ""
@@ -327,6 +353,12 @@ class ChatSession:
     def _relevance(self, record: TurnRecord) -> Relevance | None:
         """Grounding's sentence scorer: the one set on the session, else the configured one."""
         if self.relevance is not None or not record.passages:
+            return self.relevance
+        return self._scorer()
+
+    def _scorer(self) -> Relevance | None:
+        """The session's relevance, else the configured one (kept, see below)."""
+        if self.relevance is not None:
             return self.relevance
         # Kept while the setting and the retriever are the same: an embedding scorer made
         # anew each turn would never let the engine reuse a regenerate's copy index.

@@ -12,11 +12,19 @@ from assistant.core.types import FinishReason, TokenStep
 
 
 def budget_dict(budget: PromptBudget | None, *, with_prompt: bool = False) -> dict[str, Any] | None:
-    """The budget report as JSON-ready data; ``with_prompt`` adds the exact prompt text (the
-    history keeps it: a fork of a reopened answer continues that prompt)."""
+    """The budget report as JSON-ready data; ``with_prompt`` adds the exact prompt text and
+    what grounding read from it (the history keeps them: a fork of a reopened answer
+    continues that prompt, grounded on the same passages)."""
     if budget is None:
         return None
-    extra = {"prompt": budget.prompt} if with_prompt else {}
+    extra: dict[str, Any] = {}
+    if with_prompt:
+        extra = {
+            "prompt": budget.prompt,
+            "passages": [{"source": p.source, "text": p.text} for p in budget.passages],
+            "tool_results": list(budget.tool_results),
+            "prompt_without_passages": budget.prompt_without_passages,
+        }
     return extra | {
         "context_length": budget.context_length,
         "max_new_tokens": budget.max_new_tokens,

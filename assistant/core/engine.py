@@ -170,16 +170,23 @@ class Engine:
         stop_event: threading.Event | None = None,
         grounding: GroundingInput | None = None,
         cache_key: str | None = None,
+        answer_start: int | None = None,
     ) -> GenerationStream:
         """Iterate TokenSteps as they are decided; the stream object keeps the outcome.
 
         ``grounding`` (the question and the prompt's passages) is used when
         ``settings.grounding`` is not "off": each step then carries its provenance.
         ``cache_key`` (a conversation) keeps this decode's KV cache for the next decode with
-        the same key, which then feeds only the ids after the prefix they share."""
+        the same key, which then feeds only the ids after the prefix they share.
+        ``answer_start``: where in the prompt's ids the answer begins, for a prompt that ends
+        with the start of an answer (a fork): grounding reads those ids as answered so far
+        (default: the answer begins after the prompt)."""
         settings = settings or DecodingSettings()
         ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens, cache_key)
-        copy, guidance = self._grounding(settings, grounding, ids, cache_key)
+        start = (
+            len(ids) if answer_start is None else max(0, min(len(ids), answer_start - truncated))
+        )
+        copy, guidance = self._grounding(settings, grounding, start, cache_key)
         plan = self._plan(ids, settings, cache_key)
         request = DecodeRequest(
             model=self.model,
@@ -243,7 +250,7 @@ class Engine:
         self,
         settings: DecodingSettings,
         grounding: GroundingInput | None,
-        ids: list[int],
+        answer_start: int,
         cache_key: str | None,
     ) -> tuple[PassageCopyProcessor | None, Any]:
         """The copy processor and the context-aware guidance processor, where they apply;
@@ -257,7 +264,7 @@ class Engine:
         copy = build_copy_processor(
             self.tokenizer,
             grounding,
-            len(ids),
+            answer_start,
             settings.copy_strength,
             settings.grounded_sentences,
             index=index,
@@ -283,8 +290,9 @@ class Engine:
         stop_event: threading.Event | None = None,
         grounding: GroundingInput | None = None,
         cache_key: str | None = None,
+        answer_start: int | None = None,
     ) -> Generation:
-        stream = self.stream(prompt, settings, stop_event, grounding, cache_key)
+        stream = self.stream(prompt, settings, stop_event, grounding, cache_key, answer_start)
         for _ in stream:
             pass
         return stream.result()

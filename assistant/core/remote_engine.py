@@ -207,10 +207,11 @@ class RemoteEngine(Engine):
         stop_event: threading.Event | None = None,
         grounding: GroundingInput | None = None,
         cache_key: str | None = None,
+        answer_start: int | None = None,
     ) -> GenerationStream:
         """As Engine.stream. Grounding is local-only: it is left off (GROUNDING_NOTICE; the
-        stream's ``grounding_skipped`` and ``settings`` say so); ``cache_key`` is the server's
-        business."""
+        stream's ``grounding_skipped`` and ``settings`` say so), and with it
+        ``answer_start``; ``cache_key`` is the server's business."""
         settings = settings or DecodingSettings()
         check_supported(settings, self.server.kind)
         ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens)
