@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from assistant.chat.citations import cite
 from assistant.core.decoding import DecodingSettings
 from assistant.errors import UsageError
+from assistant.rag.retriever import Passage
 from assistant.tui.answer_labels import describe_decoding, describe_finish
 from assistant.tui.app import AssistantApp
 from assistant.tui.cited_text import CitedText
@@ -310,6 +311,20 @@ def test_provenance_helpers() -> None:
     assert find_passage(own.provenance, swapped) is None
     assert copied_from(copied.provenance) == "copied from [1] corpus/decoding.md:11"
     assert copied_from(own.provenance).startswith("the model's own")
+    # A retrieved passage is cited as the sources list cites it, not by its absolute path.
+    retrieved = Passage(
+        path="/home/student/course/corpus/decoding.md",
+        start_line=9,
+        end_line=12,
+        page=None,
+        text="…",
+        score=1.0,
+        dense_score=None,
+        lexical_score=None,
+        chunk_id=1,
+        name="corpus/decoding.md",
+    )
+    assert copied_from(copied.provenance, retrieved) == "copied from [1] corpus/decoding.md:11"
     assert split_at_line("a\nb\nc", 10, 11) == ("a", "b", "c")
     assert split_at_line("a\nb", 10, 12) is None and split_at_line("a", 10, None) is None
 

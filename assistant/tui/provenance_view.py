@@ -81,7 +81,12 @@ def copied_from(provenance: Provenance, passage: Any = None) -> str:
         return "the model's own (not copied from a passage)"
     if provenance.passage is None:  # a tool's result, not a document
         return f"copied from {provenance.source or 'a tool result'}"
-    path = getattr(passage, "path", None) or _LABEL_TAIL.sub("", provenance.source or "")
+    # As the sources list cites it (relative to its documents folder), not the absolute path.
+    path = (
+        getattr(passage, "name", None)
+        or getattr(passage, "path", None)
+        or _LABEL_TAIL.sub("", provenance.source or "")
+    )
     number = f"[{provenance.passage}] " if provenance.passage is not None else ""
     line = f":{provenance.line}" if provenance.line is not None else ""
     return f"copied from {number}{path}{line}"
