@@ -93,7 +93,7 @@ def _continuation(
     had to be cut: then the continuation runs on the plain model, as before grounding)."""
     if grounding is None or settings.grounding == "off":
         return engine.stream(prefix, settings, stop_event, cache_key=cache_key)
-    prompt_ids = engine.encode(prompt)
+    prompt_ids = engine.prompt_ids_of(prompt, cache_key)  # the answer's: usually kept
     stream = engine.stream(
         prefix, settings, stop_event, grounding, cache_key, answer_start=len(prompt_ids)
     )

@@ -140,6 +140,10 @@ class Engine:
         return list(self.token_texts.top(logprobs, min(k, logprobs.numel())))
 
     # ------------------------------------------------------------------ prompt fitting
+    def prompt_ids_of(self, prompt: str, cache_key: str | None = None) -> list[int]:
+        """``encode(prompt)``; the conversation's last prompt is not tokenised again."""
+        return list(self.prompt_ids.get(cache_key, prompt, lambda: self.encode(prompt)))
+
     def fit_prompt(
         self, prompt: str, max_new_tokens: int, cache_key: str | None = None
     ) -> tuple[list[int], int]:
@@ -151,7 +155,7 @@ class Engine:
                 f"invalid decoding setting 'max_new_tokens': must be < the model's context of "
                 f"{self.context_length} tokens (got {max_new_tokens})"
             )
-        ids = list(self.prompt_ids.get(cache_key, prompt, lambda: self.encode(prompt)))
+        ids = self.prompt_ids_of(prompt, cache_key)
         room = self.context_length - max_new_tokens
         if len(ids) <= room:
             return ids, 0

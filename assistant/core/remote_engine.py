@@ -131,6 +131,9 @@ class RemoteEngine(Engine):
     def forget_prefix(self, cache_key: str | None = None) -> None:
         """The server keeps its own prompt cache."""
 
+    def prompt_ids_of(self, prompt: str, cache_key: str | None = None) -> list[int]:
+        return self.encode(prompt)  # the server's tokenizer; nothing kept per conversation
+
     # ------------------------------------------------------------------ requests
     def _body(
         self, settings: DecodingSettings, prompt_ids: list[int], max_tokens: int | None = None
