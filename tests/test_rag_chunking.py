@@ -111,3 +111,12 @@ def test_empty_document_has_no_chunks() -> None:
     assert chunk_document(_doc("\n\n  \n"), WordCounter(), max_tokens=20, overlap=0) == []
     with pytest.raises(ValueError):
         chunk_document(_doc("a"), WordCounter(), max_tokens=2, overlap=0)
+
+
+def test_lines_of_table_borders_alone_are_left_out_and_line_numbers_kept() -> None:
+    # A scraped page: every line of text between runs of bare table borders.
+    text = "|\n||\n|\nfirst real line\n|\n||\n| |\nsecond real line\n|\n| a | b |\n||"
+    (chunk,) = chunk_document(_doc(text), WordCounter(), max_tokens=50, overlap=0)
+    assert chunk.text == "first real line\nsecond real line\n| a | b |"  # a table row stays
+    assert (chunk.start_line, chunk.end_line) == (4, 10)
+    assert chunk_document(_doc("|\n||\n |  |\n"), WordCounter(), max_tokens=50, overlap=0) == []

@@ -18,6 +18,9 @@ from assistant.rag.loaders import LoadedDocument, TextLine
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _ORG_HEADING = re.compile(r"^(\*+)\s+(.*\S)\s*$")
+# Lines with nothing but table borders: web pages scraped to text keep them by the hundred
+# (one seed page is 464 such lines of 586), and embedded they crowd out the words.
+_NO_CONTENT = re.compile(r"^[\s|]*$")
 # A sentence ends after . ! ? (followed by space) or after CJK full stops.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 
@@ -126,7 +129,7 @@ def _chunk_section(
 
 
 def _pieces(lines: list[TextLine], counter: TokenCounter, budget: int) -> list[_Piece]:
-    kept = [ln for ln in lines if ln.text.strip()]
+    kept = [ln for ln in lines if not _NO_CONTENT.match(ln.text)]
     counts = counter.count([ln.text for ln in kept]) if kept else []
     pieces: list[_Piece] = []
     for ln, n in zip(kept, counts, strict=True):
