@@ -21,7 +21,7 @@ from assistant.errors import AssistantError, UsageError
 if TYPE_CHECKING:
     from assistant.chat.branch import ConversationBranch
     from assistant.core.decoding import DecodingSettings
-    from assistant.core.engine import Engine, GenerationStream
+    from assistant.core.engine import Engine
     from assistant.core.grounding_input import GroundingInput
 
 
@@ -73,34 +73,23 @@ def fork_steps(
     if remaining < 1 or (stop_event is not None and stop_event.is_set()):
         return
     limited = settings.replace(max_new_tokens=remaining)
-    stream = _continuation(engine, prompt, prefix, limited, stop_event, cache_key, grounding)
+    # The answer's own tokens, not its text tokenised again: the kept KV prefix (prompt +
+    # answer) then covers all of them, and grounding knows exactly where the answer begins.
+    prompt_ids = engine.prompt_ids_of(prompt, cache_key)
+    ids = prompt_ids + [s.token_id for s in steps[:index]] + [token_id]
+    grounded = grounding if settings.grounding != "off" else None
+    stream = engine.stream(
+        prefix,
+        limited,
+        stop_event,
+        grounded,
+        cache_key,
+        answer_start=len(prompt_ids),
+        prompt_ids=ids,
+    )
     with stream:
         for offset, step in enumerate(stream, start=index + 1):
             yield dataclasses.replace(step, index=offset)
-
-
-def _continuation(
-    engine: Engine,
-    prompt: str,
-    prefix: str,
-    settings: DecodingSettings,
-    stop_event: threading.Event | None,
-    cache_key: str | None,
-    grounding: GroundingInput | None,
-) -> GenerationStream:
-    """The stream after the fork's prefix; grounded when the prefix's ids begin with the
-    prompt's (they do unless the tokenizer merges across the prompt's end, or the prefix
-    had to be cut: then the continuation runs on the plain model, as before grounding)."""
-    if grounding is None or settings.grounding == "off":
-        return engine.stream(prefix, settings, stop_event, cache_key=cache_key)
-    prompt_ids = engine.prompt_ids_of(prompt, cache_key)  # the answer's: usually kept
-    stream = engine.stream(
-        prefix, settings, stop_event, grounding, cache_key, answer_start=len(prompt_ids)
-    )
-    if stream.truncated_prompt_tokens == 0 and stream.prompt_ids[: len(prompt_ids)] == prompt_ids:
-        return stream
-    stream.close()
-    return engine.stream(prefix, settings, stop_event, cache_key=cache_key)
 
 
 def fork_events(

@@ -145,17 +145,22 @@ class Engine:
         return list(self.prompt_ids.get(cache_key, prompt, lambda: self.encode(prompt)))
 
     def fit_prompt(
-        self, prompt: str, max_new_tokens: int, cache_key: str | None = None
+        self,
+        prompt: str,
+        max_new_tokens: int,
+        cache_key: str | None = None,
+        ids: Sequence[int] | None = None,
     ) -> tuple[list[int], int]:
         """Token ids of ``prompt`` that fit with ``max_new_tokens``, and how many were cut
-        (``cache_key``: the conversation's last prompt is not tokenised again)."""
+        (``cache_key``: the conversation's last prompt is not tokenised again; ``ids``: the
+        prompt's ids, given by the caller)."""
         self._require_text(prompt)
         if max_new_tokens >= self.context_length:
             raise UsageError(
                 f"invalid decoding setting 'max_new_tokens': must be < the model's context of "
                 f"{self.context_length} tokens (got {max_new_tokens})"
             )
-        ids = self.prompt_ids_of(prompt, cache_key)
+        ids = list(ids) if ids is not None else self.prompt_ids_of(prompt, cache_key)
         room = self.context_length - max_new_tokens
         if len(ids) <= room:
             return ids, 0
@@ -175,6 +180,7 @@ class Engine:
         grounding: GroundingInput | None = None,
         cache_key: str | None = None,
         answer_start: int | None = None,
+        prompt_ids: Sequence[int] | None = None,
     ) -> GenerationStream:
         """Iterate TokenSteps as they are decided; the stream object keeps the outcome.
 
@@ -184,9 +190,11 @@ class Engine:
         the same key, which then feeds only the ids after the prefix they share.
         ``answer_start``: where in the prompt's ids the answer begins, for a prompt that ends
         with the start of an answer (a fork): grounding reads those ids as answered so far
-        (default: the answer begins after the prompt)."""
+        (default: the answer begins after the prompt). ``prompt_ids``: the prompt as token
+        ids, when the caller has them (a fork: the prompt's, then the answer's own tokens,
+        which its text might tokenise differently); ``prompt`` is then its text."""
         settings = settings or DecodingSettings()
-        ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens, cache_key)
+        ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens, cache_key, prompt_ids)
         start = (
             len(ids) if answer_start is None else max(0, min(len(ids), answer_start - truncated))
         )
@@ -295,8 +303,11 @@ class Engine:
         grounding: GroundingInput | None = None,
         cache_key: str | None = None,
         answer_start: int | None = None,
+        prompt_ids: Sequence[int] | None = None,
     ) -> Generation:
-        stream = self.stream(prompt, settings, stop_event, grounding, cache_key, answer_start)
+        stream = self.stream(
+            prompt, settings, stop_event, grounding, cache_key, answer_start, prompt_ids
+        )
         for _ in stream:
             pass
         return stream.result()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any, NoReturn
 
 from assistant.core.decoding import MAX_TOP_LOGPROBS, DecodingSettings
@@ -211,13 +211,14 @@ class RemoteEngine(Engine):
         grounding: GroundingInput | None = None,
         cache_key: str | None = None,
         answer_start: int | None = None,
+        prompt_ids: Sequence[int] | None = None,
     ) -> GenerationStream:
         """As Engine.stream. Grounding is local-only: it is left off (GROUNDING_NOTICE; the
         stream's ``grounding_skipped`` and ``settings`` say so), and with it
         ``answer_start``; ``cache_key`` is the server's business."""
         settings = settings or DecodingSettings()
         check_supported(settings, self.server.kind)
-        ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens)
+        ids, truncated = self.fit_prompt(prompt, settings.max_new_tokens, ids=prompt_ids)
         skipped = settings.grounding != "off" and grounding is not None
         ran = settings.replace(grounding="off") if skipped else settings  # stream.settings
         return RemoteGenerationStream(
