@@ -157,10 +157,22 @@ def test_regenerate_reuses_the_budget_and_a_changed_input_rebuilds_it(
 ) -> None:
     ask = "What does greedy decoding do?"
     decoding = DecodingSettings(max_new_tokens=6, grounding="copy")
+    retriever = session.retriever()
+    assert retriever is not None
+    searched: list[str] = []
+    search = retriever.search
+
+    def counting(query: str, *args: Any, **kwargs: Any) -> Any:
+        searched.append(query)
+        return search(query, *args, **kwargs)
+
+    retriever.search = counting  # type: ignore[method-assign]
     first, budget = turn_budget(session, session.turn(ask, decoding=decoding))
     assert session.last_turn is not None and session.last_turn.passages  # a RAG turn
+    passages = session.last_turn.passages
     again, same = turn_budget(session, session.regenerate(ask, decoding=decoding))
     assert same is budget and again.text == first.text
+    assert searched == [ask] and session.last_turn.passages == passages  # not searched again
     # More answer room: a smaller prompt budget, so the prompt is built again.
     longer = decoding.replace(max_new_tokens=12)
     _, rebuilt = turn_budget(session, session.regenerate(ask, decoding=longer))
@@ -168,6 +180,7 @@ def test_regenerate_reuses_the_budget_and_a_changed_input_rebuilds_it(
     # The next question carries the history: a new prompt.
     _, follow_up = turn_budget(session, session.turn("And beam search?", decoding=decoding))
     assert follow_up is not rebuilt and any(p.kind == "history" for p in follow_up.parts)
+    assert searched == [ask, "And beam search?"]
 
 
 def test_an_embedding_relevance_is_kept_so_regenerate_reuses_the_copy_index(

@@ -92,6 +92,7 @@ class ChatSession:
         self.prefix_key = f"chat-{uuid.uuid4().hex[:12]}"
         self._last_budget: tuple[tuple[Any, ...], PromptBudget] | None = None  # (inputs, it)
         self._configured_relevance: tuple[tuple[str, Any], Relevance] | None = None
+        self._last_search: tuple[tuple[Any, ...], list[Any]] | None = None  # (query, passages)
 
     # ------------------------------------------------------------------ lifecycle
     def load(self, on_stage: StageCallback | None = None) -> list[Notice]:
@@ -272,7 +273,7 @@ class ChatSession:
             yield from self._take_notices()
             if retriever is not None:
                 passages = self._stage(
-                    record, "retrieval", lambda: retriever.search(record.text, k)
+                    record, "retrieval", lambda: self._search(retriever, record.text, k)
                 )
         record.passages = passages
         yield PassagesRetrieved(tuple(passages))
@@ -301,6 +302,14 @@ class ChatSession:
             dict(record.timing),
             decoding=record.decoding,
         )
+
+    def _search(self, retriever: Retriever, text: str, k: int) -> list[Any]:
+        """The passages for ``text``; a regenerate asks the same question of the same index
+        generation, and gets the last search's passages without searching again."""
+        key = (text, k, retriever, retriever.store.generation, retriever.sparse_usable())
+        if self._last_search is None or self._last_search[0] != key:
+            self._last_search = (key, retriever.search(text, k))
+        return list(self._last_search[1])
 
     def _loading(self, record: TurnRecord, stage: str, load: Callable[[], Any]) -> Any:
         """A lazy load inside a turn: timed apart (it is not the per-turn cost), its failure
