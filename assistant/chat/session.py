@@ -306,7 +306,7 @@ class ChatSession:
     def _search(self, retriever: Retriever, text: str, k: int) -> list[Any]:
         """The passages for ``text``; a regenerate asks the same question of the same index
         generation, and gets the last search's passages without searching again."""
-        key = (text, k, retriever, retriever.store.generation, retriever.sparse_usable())
+        key = (text, k, retriever, retriever.search_state())
         if self._last_search is None or self._last_search[0] != key:
             self._last_search = (key, retriever.search(text, k))
         return list(self._last_search[1])

@@ -120,6 +120,11 @@ class Retriever:
             return False
         return self.embedder.sparse_id == store.sparse_id
 
+    def search_state(self) -> tuple[int, bool]:
+        """What a search's result depends on besides its arguments: the index generation and
+        whether the sparse list is used (a kept result stays valid while this is equal)."""
+        return self.store.generation, self.sparse_usable()
+
     def available_modes(self) -> tuple[Mode, ...]:
         """The modes this index answers ("sparse" only where the sparse list is usable)."""
         return MODES if self.sparse_usable() else tuple(m for m in MODES if m != "sparse")
