@@ -185,6 +185,45 @@ def test_grounded_stop_after_copied_sentences_when_the_model_leaves() -> None:
     assert not proc2.stop_here  # the model itself goes on with the passage
 
 
+def words_of(tok: WordTokenizer, text: str) -> list[int]:
+    return [tok.id(word) for word in text.split()]
+
+
+def test_an_answer_stops_where_its_copied_paragraph_ends() -> None:
+    """A glossary: one entry per paragraph. Copying the first entry ends the answer even when
+    the model would go on into the next entry (it learnt the glossary's order)."""
+    entry = "Temperature: it divides the logits."
+    proc, tok = processor([("g.md:1-5", f"{entry}\n\nToken: a unit.\n\nTop-k: k best.")])
+    stay = torch.zeros(1, VOCAB)
+    stay[0, tok.id("Token:")] = 10.0  # the model's own choice is the next entry
+    feed(proc, words_of(tok, entry)[:-1], stay)
+    assert not proc.stop_here
+    feed(proc, words_of(tok, entry), stay)
+    assert proc.stop_here  # one sentence, but its paragraph ended
+
+
+def test_a_sentence_that_introduces_what_follows_does_not_end_the_answer() -> None:
+    """ "… is:" then a blank line and a list, or a formula set off by blank lines: the
+    answer goes on, and the sentence holds together across the blank lines as it reads."""
+    intro, value = "The softmax of these is:", "mat: about 0.839."
+    formula = "The layer computes\n\nh = W x\n\nwhere W is fixed."
+    proc, tok = processor([("n.md:1-9", f"{intro}\n\n{value}\n\n{formula}")], sentences=5)
+    stay = torch.zeros(1, VOCAB)
+    stay[0, tok.id("mat:")] = 10.0
+    feed(proc, words_of(tok, intro), stay)
+    assert not proc.stop_here
+    # Two sentences: "The softmax … 0.839." and "The layer computes h = W x where W is fixed."
+    assert proc.index.sentence_passage == [0, 0]
+    feed(proc, words_of(tok, f"{intro} {value}"), stay)
+    assert proc.stop_here  # that one ends with a full stop and a blank line
+    # A list after the blank line: "… are:" is a sentence of its own, and the answer goes on.
+    listed, tok2 = processor([("n.md:1-4", "The sizes are:\n\n- small: 124M.\n- big: 1.5B.")])
+    wants_list = torch.zeros(1, VOCAB)
+    wants_list[0, tok2.id("small:")] = 10.0
+    feed(listed, words_of(tok2, "The sizes are:"), wants_list)
+    assert len(listed.index.sentence_passage) == 3 and not listed.stop_here
+
+
 def test_empty_and_degenerate_passages_build_no_processor() -> None:
     tok = WordTokenizer()
     assert build_copy_processor(tok, None, 3, 0.9) is None

@@ -120,3 +120,9 @@ def test_lines_of_table_borders_alone_are_left_out_and_line_numbers_kept() -> No
     assert chunk.text == "first real line\nsecond real line\n| a | b |"  # a table row stays
     assert (chunk.start_line, chunk.end_line) == (4, 10)
     assert chunk_document(_doc("|\n||\n |  |\n"), WordCounter(), max_tokens=50, overlap=0) == []
+
+
+def test_blank_lines_become_one_paragraph_break_and_borders_none() -> None:
+    text = "first paragraph\ngoes on\n\n\n\nsecond paragraph\n|\n||\nstill the second"
+    (chunk,) = chunk_document(_doc(text), WordCounter(), max_tokens=50, overlap=0)
+    assert chunk.text == "first paragraph\ngoes on\n\nsecond paragraph\nstill the second"

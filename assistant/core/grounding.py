@@ -92,6 +92,7 @@ class CopyIndex:
         self.sentence: list[int] = []  # sentence number per position
         self.sentence_last: list[bool] = []  # the last token of its sentence
         self.sentence_weight: list[float] = []  # votes while copying
+        self.closes_paragraph: list[bool] = []  # per sentence: a blank line (or the end) follows
         self.opening_weight: list[float] = []  # votes for where the answer opens (first step)
         self.sentence_passage: list[int] = []
         self.labels: list[str] = []
@@ -112,7 +113,7 @@ class CopyIndex:
         texts: list[str] = []
         pieces: list[tuple[int, SourceText, int, int, bool]] = []
         for number, source in enumerate(grounding.sources):
-            for sentence in split_sentences(source.text):
+            for sentence in split_sentences(_without_blank_lines(source.text)):
                 pieces.append((number, source, sentence.start, sentence.end, sentence.structure))
                 texts.append(" ".join(source.text[sentence.start : sentence.end].split()))
         if not pieces:
@@ -127,6 +128,7 @@ class CopyIndex:
             if len(index.tokens) + len(ids) + 1 > max_tokens:
                 break
             index.sentence_weight.append(math.exp(SHARPNESS * scores[sentence_no]))
+            index.closes_paragraph.append(_closes_paragraph(source.text, end))
             index.opening_weight.append(math.exp(SHARPNESS * opening[sentence_no]))
             index.sentence_passage.append(number)
             if not ids:
@@ -208,6 +210,32 @@ def _scores(grounding: GroundingInput, texts: list[str]) -> list[float]:
     return scores
 
 
+def _stops(ended: str, model_top: int, votes: dict[int, Any]) -> bool:
+    """Whether the answer stops here: at the end of a copied paragraph, or after a copied
+    sentence when the model's own most likely token is not the passages' next one."""
+    return ended == "paragraph" or (ended == "sentence" and model_top not in votes)
+
+
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+_FULL_STOP = re.compile(r"[.!?…。！？][\"'”’)»」』）\]]*$")
+
+
+def _without_blank_lines(text: str) -> str:
+    """``text`` with each run of blank lines made one line break, padded with spaces to the
+    same length (offsets stay valid): sentences split as in one paragraph, so a formula or
+    list set off by blank lines stays part of the sentence that introduces it."""
+    return _BLANK_LINES.sub(lambda m: " " * (len(m.group()) - 1) + "\n", text)
+
+
+def _closes_paragraph(text: str, end: int) -> bool:
+    """Whether the sentence ending at ``end`` ends a paragraph of ``text``: a full stop, then
+    a blank line (not a sentence that introduces what follows, "… is:", and not the end of a
+    passage, which the chunker may have cut mid-paragraph)."""
+    rest = text[end:]
+    gap = rest[: len(rest) - len(rest.lstrip())]
+    return bool(rest.strip()) and gap.count("\n") >= 2 and bool(_FULL_STOP.search(text[:end]))
+
+
 def _words(text: str) -> int:
     """Words of a sentence; a CJK run counts a word per two characters."""
     count = 0
@@ -283,10 +311,10 @@ class PassageCopyProcessor(LogitsProcessor):
             # output as log-probabilities.
             plain = torch.log_softmax(scores.float(), dim=-1).to(scores.dtype)
             return plain  # type: ignore[return-value]
-        ended_copied = self._fold(input_ids)
+        ended = self._fold(input_ids)
         rows = scores if scores.dtype == torch.float32 else scores.float()
         # The model's own top token (argmax of the scores) decides whether the answer stops.
-        self.stop_here = ended_copied and int(torch.argmax(rows)) not in self._votes
+        self.stop_here = _stops(ended, int(torch.argmax(rows)), self._votes)
         if not self._votes:
             self._model, self._model_is_log = torch.log_softmax(rows, dim=-1), True
             return self._model.to(scores.dtype)  # type: ignore[return-value]
@@ -310,8 +338,8 @@ class PassageCopyProcessor(LogitsProcessor):
         the copy is the only processor: with a ~0.45 ms bundled-model step, the four
         vocabulary-wide tensor ops of ``__call__`` and the sampler's second top-k were a tenth
         of the step."""
-        ended_copied = self._fold(input_ids) if len(self.index) else False
-        self.stop_here = ended_copied and model_top not in self._votes
+        ended = self._fold(input_ids) if len(self.index) else ""
+        self.stop_here = _stops(ended, model_top, self._votes)
         self._model, self._model_is_log = model_logprobs.unsqueeze(0), True
         if not self._votes:
             return SparseMix(0.0, {})
@@ -323,28 +351,35 @@ class PassageCopyProcessor(LogitsProcessor):
         }
         return SparseMix(math.log(keep) if keep > 0 else -math.inf, voted)
 
-    def _fold(self, input_ids: torch.LongTensor) -> bool:
-        """Advance the match by the answer tokens not seen yet and vote for the next one;
-        whether the last of them ended a copied sentence."""
+    def _fold(self, input_ids: torch.LongTensor) -> str:
+        """Advance the match by the answer tokens not seen yet and vote for the next one; how
+        the last of them ended a copied sentence ("", "sentence" or "paragraph", see
+        ``_ended_copied_sentence``)."""
         if input_ids.shape[1] - self.prompt_length < self._seen:  # a shorter history: restart
             self._restart()
-        ended_copied = False
+        ended = ""
         for token in input_ids[0, self.prompt_length + self._seen :].tolist():
-            ended_copied = self._ended_copied_sentence(token)
+            ended = self._ended_copied_sentence(token)
             self._advance(token)
             self._seen += 1
         self._vote()
-        return ended_copied
+        return ended
 
-    def _ended_copied_sentence(self, token: int) -> bool:
-        """Whether ``token`` ended a copied sentence after which the answer may stop: its
-        ``sentences``-th, or the last of its passage (the course notes often name the topic in
-        one sentence and state the fact in the next, so one sentence is too few)."""
+    def _ended_copied_sentence(self, token: int) -> str:
+        """Whether ``token`` ended a copied sentence after which the answer may stop:
+        "paragraph" when a blank line follows that sentence in its passage (a glossary entry,
+        a paragraph: the answer stops there), "sentence" for its ``sentences``-th or the
+        last of its passage (it stops there when the model leaves the passage: the course notes
+        often name the topic in one sentence and state the fact in the next), else ""."""
         vote = self._votes.get(token)
         if vote is None or not self.index.sentence_last[vote[1]] or self._match < MIN_COPIED_RUN:
-            return False
+            return ""
         self._sentences_copied += 1  # counted here: each token is looked at once, in order
-        return self._sentences_copied >= self.sentences or self._passage_ends_after(vote[1])
+        if self.index.closes_paragraph[self.index.sentence[vote[1]]]:
+            return "paragraph"
+        if self._sentences_copied >= self.sentences or self._passage_ends_after(vote[1]):
+            return "sentence"
+        return ""
 
     def _passage_ends_after(self, position: int) -> bool:
         """Whether the sentence at ``position`` is the last of its passage."""

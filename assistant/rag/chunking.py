@@ -52,7 +52,7 @@ class _Piece:
     line: int
     text: str
     tokens: int
-    joiner: str  # "\n" starts a new line; "" continues the previous piece's line
+    joiner: str  # "\n" starts a new line, "\n\n" a new paragraph; "" continues the line
 
 
 @dataclass
@@ -129,17 +129,29 @@ def _chunk_section(
 
 
 def _pieces(lines: list[TextLine], counter: TokenCounter, budget: int) -> list[_Piece]:
-    kept = [ln for ln in lines if not _NO_CONTENT.match(ln.text)]
+    kept: list[TextLine] = []
+    after_blank: list[bool] = []  # a blank line came before it: a new paragraph
+    blank = False
+    for ln in lines:
+        if not ln.text.strip():
+            blank = True
+        elif not _NO_CONTENT.match(ln.text):
+            kept.append(ln)
+            after_blank.append(blank)
+            blank = False
     counts = counter.count([ln.text for ln in kept]) if kept else []
     pieces: list[_Piece] = []
-    for ln, n in zip(kept, counts, strict=True):
+    for ln, n, new_paragraph in zip(kept, counts, after_blank, strict=True):
+        # One blank line stands for any run of them, so an answer copied from the passage can
+        # end where its paragraph ends (core/grounding.py).
+        joiner = "\n\n" if new_paragraph else "\n"
         if n <= budget:
-            pieces.append(_Piece(ln.line, ln.text, n, "\n"))
+            pieces.append(_Piece(ln.line, ln.text, n, joiner))
             continue
         parts = _split_long(ln.text, counter, budget)
         part_counts = counter.count(parts)
         pieces.extend(
-            _Piece(ln.line, part, cnt, "\n" if i == 0 else "")
+            _Piece(ln.line, part, cnt, joiner if i == 0 else "")
             for i, (part, cnt) in enumerate(zip(parts, part_counts, strict=True))
         )
     return pieces
