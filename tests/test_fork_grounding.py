@@ -126,3 +126,29 @@ def test_the_chat_grounds_a_fork_of_the_live_and_of_a_reopened_answer(
         message_id=stored.id,
     )
     assert all(s.provenance is None for s in off[1:])
+
+
+def finish_of(steps: Any) -> tuple[list[TokenStep], str]:
+    """A fork's steps and the reason it returned (fork_steps returns why the answer ended)."""
+    out: list[TokenStep] = []
+    while True:
+        try:
+            out.append(next(steps))
+        except StopIteration as done:
+            return out, done.value
+
+
+def test_a_fork_reports_why_its_continuation_ended(engine: Engine) -> None:
+    stopping = GROUNDED.replace(grounded_stop=True, max_new_tokens=40)
+    steps = list(engine.generate(PROMPT, stopping, grounding=GROUNDING).steps)
+    alternative = next(p for p in steps[1].top if p.token_id != steps[1].token_id)
+    forked, reason = finish_of(
+        fork_steps(engine, PROMPT, steps, 1, alternative.token_id, stopping, grounding=GROUNDING)
+    )
+    # A grounded continuation that stops after a copied sentence says so (before, every fork
+    # was stored as if it had run to its length limit).
+    assert reason == "sentence_end" and len(forked) < stopping.max_new_tokens - 1
+    _, at_limit = finish_of(
+        fork_steps(engine, PROMPT, steps, 1, alternative.token_id, GROUNDED, grounding=GROUNDING)
+    )
+    assert at_limit == "length"  # grounded_stop off: it runs to the limit

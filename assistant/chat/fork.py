@@ -11,7 +11,7 @@ import dataclasses
 import math
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from assistant.chat.events import ChatEvent, Notice, TokenGenerated, TurnDone, TurnError
@@ -55,8 +55,9 @@ def fork_steps(
     stop_event: threading.Event | None = None,
     cache_key: str | None = None,
     grounding: GroundingInput | None = None,
-) -> Iterator[TokenStep]:
-    """Yield the alternative step at ``index``, then the model's continuation after it.
+) -> Generator[TokenStep, None, FinishReason]:
+    """Yield the alternative step at ``index``, then the model's continuation after it;
+    return why the forked answer ended.
 
     The new answer is ``steps[:index]`` + these steps; continuation indices follow on, and the
     continuation's length is what remains of ``settings.max_new_tokens``. With the answer's
@@ -70,8 +71,10 @@ def fork_steps(
     yield first
     prefix = prompt + "".join(s.text for s in steps[:index]) + first.text
     remaining = settings.max_new_tokens - index - 1
-    if remaining < 1 or (stop_event is not None and stop_event.is_set()):
-        return
+    if stop_event is not None and stop_event.is_set():
+        return "cancelled"
+    if remaining < 1:
+        return "length"
     limited = settings.replace(max_new_tokens=remaining)
     # The answer's own tokens, not its text tokenised again: the kept KV prefix (prompt +
     # answer) then covers all of them, and grounding knows exactly where the answer begins.
@@ -90,6 +93,7 @@ def fork_steps(
     with stream:
         for offset, step in enumerate(stream, start=index + 1):
             yield dataclasses.replace(step, index=offset)
+    return stream.result().finish_reason
 
 
 def fork_events(
@@ -113,15 +117,19 @@ def fork_events(
         forked = fork_steps(
             engine, prompt, steps, index, token_id, settings, stop_event, cache_key, grounding
         )
-        for step in forked:
+        while True:
+            try:
+                step = next(forked)
+            except StopIteration as done:
+                ended: FinishReason = done.value
+                break
             new_steps.append(step)
             yield TokenGenerated(step)
     except AssistantError as exc:
         yield TurnError("generation", str(exc))
         return
     text = "".join(s.text for s in new_steps)
-    # The continuation's own finish reason (eos, a stop string) is not tracked here.
-    reason: FinishReason = "cancelled" if stop_event.is_set() else "length"
+    reason: FinishReason = "cancelled" if stop_event.is_set() else ended
     stored = None
     if message_id is not None:
         try:
