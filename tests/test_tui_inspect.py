@@ -167,8 +167,11 @@ async def test_probs_and_compare(tmp_path: Path, tiny_engine: Engine) -> None:
         await wait_until(pilot, lambda: compare.done)
         names = [name for name, _ in compare.results]
         assert names == compare.names  # one model: the presets decode one after another
-        # Each column streamed its tokens as they came (beam's arrive when its search ends).
-        assert all(compare.partial_updates[name] >= 1 for name in ("greedy", "balanced"))
+        # Each column streamed as it decoded: tokens as they came, beam search's running beams
+        # at every step (its answer replaces them when the search ends).
+        assert all(compare.partial_updates[name] >= 1 for name in compare.names)
+        beam_column = str(list(compare.query("Static"))[-1].render())
+        assert "log p (raw model)" in beam_column and "running beams" not in beam_column
         for name, generation in compare.results:  # the same continuations as a plain run
             settings = PRESETS[name].replace(max_new_tokens=COMPARE_MAX_TOKENS, seed=0)
             plain = tiny_engine.generate("Beam search keeps", settings)

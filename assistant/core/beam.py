@@ -13,10 +13,17 @@ would otherwise prefill num_beams copies of it (on GPT-2 small and a 900-token R
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
+from transformers import (
+    DynamicCache,
+    LogitsProcessor,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
 
 from assistant.core.decoding import hf_generate_kwargs
 from assistant.core.request import DecodeRequest
@@ -41,9 +48,29 @@ class EventStoppingCriteria(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool)
 
 
+# Called once per search step with the running beams' tokens so far, best first.
+BeamWatch = Callable[[list[list[int]]], None]
+
+
+class BeamWatcher(LogitsProcessor):
+    """Shows a UI the running beams as the search goes (HF's beam search hands each step's
+    logits processors the running sequences, best first). Leaves the scores as they are."""
+
+    def __init__(self, watch: BeamWatch, prompt_length: int) -> None:
+        self.watch = watch
+        self.prompt_length = prompt_length
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> Any:
+        self.watch([row[self.prompt_length :] for row in input_ids.tolist()])
+        return scores
+
+
 @torch.inference_mode()
-def beam_steps(request: DecodeRequest) -> tuple[list[TokenStep], FinishReason, float]:
-    """The best beam's steps, why it ended, and HF's length-normalised sequence score."""
+def beam_steps(
+    request: DecodeRequest, watch: BeamWatch | None = None
+) -> tuple[list[TokenStep], FinishReason, float]:
+    """The best beam's steps, why it ended, and HF's length-normalised sequence score;
+    ``watch`` sees the running beams at every step (they are not final: any may lose)."""
     settings, model, plan = request.settings, request.model, request.plan
     eos = request.eos_token_id
     ids = request.prompt_ids
@@ -57,7 +84,7 @@ def beam_steps(request: DecodeRequest) -> tuple[list[TokenStep], FinishReason, f
             plan.prefill.forward(torch.tensor([ids[cache.length : len(ids) - 1]]), cache)
             consistent = True
         use_threads(plan.threads.decode)
-        out = _generate(request, _beam_cache(cache, settings.num_beams))
+        out = _generate(request, _beam_cache(cache, settings.num_beams), watch)
     finally:
         use_threads(previous_threads)
         if consistent and plan.release is not None:
@@ -118,10 +145,13 @@ def _beam_cache(cache: KVCache, beams: int) -> DynamicCache | None:
     )
 
 
-def _generate(request: DecodeRequest, cache: DynamicCache | None) -> Any:
+def _generate(request: DecodeRequest, cache: DynamicCache | None, watch: BeamWatch | None) -> Any:
     prompt = torch.tensor([request.prompt_ids])
     eos = request.eos_token_id
     kwargs: dict[str, Any] = {} if cache is None else {"cache": cache}
+    if watch is not None:
+        watcher = BeamWatcher(watch, len(request.prompt_ids))
+        kwargs["logits_processor"] = LogitsProcessorList([watcher])
     return request.model.generate(
         prompt,
         attention_mask=torch.ones_like(prompt),

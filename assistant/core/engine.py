@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import torch
 
-from assistant.core.beam import beam_steps
+from assistant.core.beam import BeamWatch, beam_steps
 from assistant.core.conversation_memo import ConversationMemo
 from assistant.core.decode_plan import DecodePlan
 from assistant.core.decoding import DecodingSettings
@@ -368,6 +368,9 @@ class GenerationStream:
         self.seconds = 0.0
         self._started = 0.0
         self._iter: Generator[TokenStep, None, None] | None = None
+        # Beam search only: sees the running beams at every step, before any token is final
+        # (set it before iterating; a UI shows the search as it goes).
+        self.beam_watch: BeamWatch | None = None
 
     def __iter__(self) -> Generator[TokenStep, None, None]:
         if self._iter is None:
@@ -405,7 +408,7 @@ class GenerationStream:
         started = self._started = time.perf_counter()
         if self.settings.strategy == "beam":
             with self.lock:
-                steps, reason, self.sequence_score = beam_steps(self.request)
+                steps, reason, self.sequence_score = beam_steps(self.request, self.beam_watch)
             self.finish_reason = yield from self._apply_stops(iter(steps), reason)
         else:
             raw = self._one_step_at_a_time(sample_steps(self.request))

@@ -35,8 +35,8 @@ COMPARE_MAX_TOKENS = 40
 
 
 def _running_note(settings: DecodingSettings) -> str:
-    if settings.strategy == "beam":  # its tokens are known only when the search ends
-        return f"searching {settings.num_beams} beams… (shown when the search ends)"
+    if settings.strategy == "beam":  # no token is final until the search ends
+        return f"searching with {settings.num_beams} beams…"
     return "decoding…"
 
 
@@ -244,8 +244,14 @@ class InspectActions(_Base):
 
         worker = get_current_worker()
         text = ""
+
+        def show_beams(beams: list[list[int]]) -> None:  # beam search, between its steps
+            if beams and beams[0] and not worker.is_cancelled:
+                self.call_from_thread(view.show_beams, name, [engine.decode(b) for b in beams])
+
         try:
             with engine.stream(prompt, settings, cache_key=key) as stream:
+                stream.beam_watch = show_beams
                 for step in stream:
                     if worker.is_cancelled:
                         return

@@ -56,6 +56,15 @@ class CompareView(Horizontal):
         self.partial_updates[name] += 1
         self._columns[name].update(join(text, ("\n\ndecoding…", "italic")))
 
+    def show_beams(self, name: str, beams: Sequence[str]) -> None:
+        """Beam search's running beams, best first: none is final until the search ends."""
+        self.partial_updates[name] += 1
+        rows: list[tuple[str, str] | str] = [("running beams, best first (not final):", "italic")]
+        for number, text in enumerate(beams, 1):
+            rows.append(f"\n{number}. ")
+            rows.append(quoted(text))
+        self._columns[name].update(join(*rows))
+
     def show_result(self, name: str, generation: Generation) -> None:
         self.results.append((name, generation))
         self._columns[name].update(
