@@ -9,7 +9,9 @@ engine), configurations alternating turn by turn, medians of ``--repeats``:
 - ``turn_ttft_ms.exact``: the lean forward, prefill on the free cores, fp32 throughout;
 - ``turn_ttft_ms.fast``: the same with the prompt read through the int8 twin;
 - ``regenerate_ttft_ms``, ``fork_ttft_ms``, ``compare_ttft_ms`` (per preset): the kept
-  KV prefix of the conversation serving the next decode;
+  KV prefix of the conversation serving the next decode; ``compare_first_beams_ms``: until
+  /compare's beam column first shows the running beams (beam search's tokens are final only
+  at its end, which ``compare_ttft_ms.beam`` measures);
 - ``decode_tok_s``: exact (lean), HF and CTranslate2 fp32 decoding, one thread, top-5 on;
 - ``fast_mode_kl``: teacher-forced along the exact greedy answer, KL(exact ‖ fast) per step
   (mean, max) and top-1 agreement, for int8 prefill and int8 throughout;
@@ -106,14 +108,25 @@ def first_continuation_seconds(events: Iterator[Any]) -> float:
     return waited
 
 
-def first_token_seconds(engine: Engine, prompt: str, settings: DecodingSettings, key: str) -> float:
+def first_token_seconds(
+    engine: Engine, prompt: str, settings: DecodingSettings, key: str
+) -> tuple[float, float]:
+    """Seconds to the first token, and (beam search) to the first view of its running beams
+    with a token each, as /compare's beam column shows them (nan for the other presets)."""
     started = time.perf_counter()
     stream = engine.stream(prompt, settings, cache_key=key)
-    waited = float("nan")
+    waited = beams_seen = float("nan")
+
+    def watch(beams: list[list[int]]) -> None:
+        nonlocal beams_seen
+        if beams_seen != beams_seen and beams and beams[0]:
+            beams_seen = time.perf_counter() - started
+
+    stream.beam_watch = watch
     for _ in stream:
         if waited != waited:
             waited = time.perf_counter() - started
-    return waited
+    return waited, beams_seen
 
 
 # ---------------------------------------------------------------------- parts
@@ -126,6 +139,7 @@ def turn_latency(
     stages: dict[str, dict[str, list[float]]] = {name: {} for name in sessions}
     reuse: dict[str, list[float]] = {"regenerate": [], "fork": []}
     compare: dict[str, list[float]] = {name: [] for name in PRESETS}
+    beam_view: list[float] = []  # to the first running beams /compare shows
     prompt_tokens: list[int] = []
     for repeat in range(repeats + 1):  # the first pass warms caches and the int8 twin
         for question in QUESTIONS:
@@ -155,9 +169,11 @@ def turn_latency(
             per_preset = {}
             for preset_name, preset in PRESETS.items():
                 limited = preset.replace(max_new_tokens=COMPARE_TOKENS, seed=0)
-                per_preset[preset_name] = first_token_seconds(
+                per_preset[preset_name], beams_at = first_token_seconds(
                     engine, budget.prompt, limited, session.prefix_key
                 )
+                if repeat and beams_at == beams_at:
+                    beam_view.append(beams_at)
             if repeat:
                 reuse["regenerate"].append(seconds)
                 reuse["fork"].append(fork_s)
@@ -172,6 +188,7 @@ def turn_latency(
         "regenerate_ttft_ms": median_ms(reuse["regenerate"]),
         "fork_ttft_ms": median_ms(reuse["fork"]),
         "compare_ttft_ms": {name: median_ms(v) for name, v in compare.items()},
+        "compare_first_beams_ms": median_ms(beam_view),
         "stages_ms": {
             name: {stage: median_ms(v) for stage, v in by_stage.items()}
             for name, by_stage in stages.items()
