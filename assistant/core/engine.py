@@ -253,7 +253,8 @@ class Engine:
         )
 
     def forget_prefix(self, cache_key: str | None = None) -> None:
-        """Drop a conversation's kept KV cache and copy index (None: every one)."""
+        """Drop what a conversation kept for its next decode: KV cache, prompt ids, copy index
+        (None: every conversation's)."""
         self.prefixes.drop(cache_key)
         self.prompt_ids.drop(cache_key)
         self.copy_indexes.drop(cache_key)

@@ -92,7 +92,7 @@ class CopyIndex:
         self.sentence: list[int] = []  # sentence number per position
         self.sentence_last: list[bool] = []  # the last token of its sentence
         self.sentence_weight: list[float] = []  # votes while copying
-        self.closes_paragraph: list[bool] = []  # per sentence: a blank line (or the end) follows
+        self.closes_paragraph: list[bool] = []  # per sentence: a full stop and a blank line follow
         self.opening_weight: list[float] = []  # votes for where the answer opens (first step)
         self.sentence_passage: list[int] = []
         self.labels: list[str] = []

@@ -4,6 +4,7 @@ a fork is the session's (``ChatSession.fork``): this only renders its events."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from textual.widget import Widget
@@ -220,13 +221,18 @@ class InspectActions(_Base):
 
             worker = get_current_worker()
             for name, settings in PRESETS.items():
-                if worker.is_cancelled:
-                    return
+                if worker.is_cancelled:  # a newer /compare took over: say so where it stopped
+                    self._compare_stopped(view, name)
+                    continue
                 limited = settings.replace(max_new_tokens=COMPARE_MAX_TOKENS, seed=seed)
                 self.call_from_thread(view.show_running, name, _running_note(limited))
                 self._compare_one(engine, prompt, limited, key, view, name)
 
         self.run_worker(work, thread=True, group="compare", exclusive=True)
+
+    def _compare_stopped(self, view: CompareView, name: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the app itself may be closing
+            self.call_from_thread(view.show_error, name, "stopped (a newer /compare)")
 
     def _compare_one(
         self,
@@ -254,6 +260,7 @@ class InspectActions(_Base):
                 stream.beam_watch = show_beams
                 for step in stream:
                     if worker.is_cancelled:
+                        self._compare_stopped(view, name)
                         return
                     text += step.text
                     self.call_from_thread(view.show_partial, name, text)
