@@ -8,11 +8,16 @@ For every model, in its own process (so peak memory is its own) and its own inde
    ``corpus/QUESTIONS.jsonl`` for fused, dense and lexical retrieval.
 2. Index the seed pages (``../shared/course-seeds``); recall@4/@5 per question set (dev:
    ``tests/data/seed_questions.jsonl``; held-out: ``tests/data/seed_questions_heldout.jsonl``
-   and ``benchmarks/data/grounding_seed_heldout.jsonl``, less the questions dev has) and per
-   group: the page's language, and English questions over the non-English pages.
-3. Query latency p50 of the embedder alone (one short question) and peak resident memory.
+   and ``benchmarks/data/grounding_seed_heldout.jsonl``, less the questions dev has; a second
+   held-out set, ``tests/data/seed_questions_heldout2.jsonl``, written before the
+   cross-lingual sparse scope was measured on it) and per group: the page's language, and
+   English questions over the non-English pages.
+3. One index of ``corpus/`` and the seed pages together (a course folder with English notes
+   and pages in other languages): the same question sets against it (``mixed_*``).
+4. Query latency p50 of the embedder alone (one short question) and peak resident memory.
 
-``NAME+nosparse`` measures a model with ``sparse_terms`` off (no sparse latent-term list).
+``NAME`` uses the default ``sparse_terms`` ("cross-lingual"); ``NAME+nosparse`` measures it
+off, ``NAME+allsparse`` with sparse vectors on every chunk for every question.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ HELDOUT = (
     REPO / "tests" / "data" / "seed_questions_heldout.jsonl",
     REPO / "benchmarks" / "data" / "grounding_seed_heldout.jsonl",
 )
+HELDOUT2 = REPO / "tests" / "data" / "seed_questions_heldout2.jsonl"
+SPARSE_VARIANTS = {"": "cross-lingual", "nosparse": "off", "allsparse": "all"}
 MODES: tuple[Mode, ...] = ("fused", "dense", "lexical", "sparse")
 SCRIPTS = (("ru", "[\u0400-\u04ff]"), ("ja", "[\u3040-\u30ff]"), ("zh", "[\u4e00-\u9fff]"))
 
@@ -71,7 +78,7 @@ def _recalls(ranks: list[int | None]) -> dict[str, float]:
 
 
 def _index(
-    folder: Path, index_dir: Path, model: str, threads: int, sparse: bool = True
+    folders: list[Path], index_dir: Path, model: str, threads: int, sparse: str = "cross-lingual"
 ) -> tuple[Any, float, int]:
     from assistant.rag import Embedder, Indexer, IndexStore
     from assistant.settings import load_settings
@@ -87,7 +94,7 @@ def _index(
     embedder = Embedder(model, threads=threads)
     embedder.encode(["warm up"])
     start = time.perf_counter()
-    Indexer(settings, embedder=embedder).add([folder])
+    Indexer(settings, embedder=embedder).add(folders)
     seconds = time.perf_counter() - start
     store = IndexStore.open(settings.index_path)
     chunks = len(store.chunk_ids()) if hasattr(store, "chunk_ids") else -1
@@ -117,48 +124,70 @@ def _p50_ms(embed: Any, n: int = 20) -> float:
     return round(statistics.median(times) * 1000, 2)
 
 
+def _seed_sets() -> dict[str, list[Any]]:
+    """dev, held-out (both held-out files less what dev has) and the second held-out set."""
+    from assistant.rag import load_questions
+
+    dev = load_questions(DEV)
+    seen = {q.question for q in dev}
+    heldout = []
+    for path in HELDOUT:
+        for q in load_questions(path):
+            if q.question not in seen:
+                seen.add(q.question)
+                heldout.append(q)
+    return {"seed_dev": dev, "seed_heldout": heldout, "seed_heldout2": load_questions(HELDOUT2)}
+
+
+def _table(ranks: dict[str, list[int | None]], questions: list[Any], languages: dict[str, str]):
+    """Recall per mode, overall and per group of questions."""
+    table: dict[str, Any] = {mode: {"all": _recalls(ranks[mode])} for mode in ranks}
+    for mode in ranks:
+        by_group: dict[str, list[int | None]] = {}
+        for q, rank in zip(questions, ranks[mode], strict=True):
+            for group in _groups(q, languages):
+                by_group.setdefault(group, []).append(rank)
+        table[mode].update({g: _recalls(r) for g, r in sorted(by_group.items())})
+    return table
+
+
 def measure(spec: str, threads: int) -> dict[str, Any]:
-    """One model (``NAME`` or ``NAME+nosparse``: without the sparse latent terms)."""
+    """One model: ``NAME``, or ``NAME+nosparse`` / ``NAME+allsparse`` (sparse_terms off/all)."""
     from assistant.rag import Embedder, load_questions
 
     model, _, variant = spec.partition("+")
-    sparse = variant != "nosparse"
-    out: dict[str, Any] = {"model": spec, "threads": threads}
+    sparse = SPARSE_VARIANTS[variant]
+    out: dict[str, Any] = {"model": spec, "sparse_terms": sparse, "threads": threads}
+    corpus_q = load_questions(REPO / "corpus" / "QUESTIONS.jsonl")
+    seed_sets = _seed_sets()
+    languages = {p.name: page_language(p.read_text(encoding="utf-8")) for p in SEEDS.iterdir()}
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
         settings, seconds, chunks = _index(
-            REPO / "corpus", Path(tmp) / "corpus", model, threads, sparse
+            [REPO / "corpus"], Path(tmp) / "corpus", model, threads, sparse
         )
         embedder = Embedder(model, threads=threads)
         out["corpus_index_s"] = round(seconds, 2)
         out["corpus_chunks"] = chunks
-        corpus_q = load_questions(REPO / "corpus" / "QUESTIONS.jsonl")
         ranks = _evaluate(settings, embedder, corpus_q)
         out["corpus"] = {mode: _recalls(r) for mode, r in ranks.items()}
 
-        settings, seconds, chunks = _index(SEEDS, Path(tmp) / "seeds", model, threads, sparse)
+        settings, seconds, chunks = _index([SEEDS], Path(tmp) / "seeds", model, threads, sparse)
         out["seed_index_s"] = round(seconds, 2)
         out["seed_chunks"] = chunks
-        languages = {p.name: page_language(p.read_text(encoding="utf-8")) for p in SEEDS.iterdir()}
-        dev = load_questions(DEV)
-        seen = {q.question for q in dev}
-        heldout = []
-        for path in HELDOUT:
-            for q in load_questions(path):
-                if q.question not in seen:
-                    seen.add(q.question)
-                    heldout.append(q)
-        for label, questions in (("seed_dev", dev), ("seed_heldout", heldout)):
+        for label, questions in seed_sets.items():
+            out[label] = _table(_evaluate(settings, embedder, questions), questions, languages)
+
+        settings, seconds, chunks = _index(
+            [REPO / "corpus", SEEDS], Path(tmp) / "mixed", model, threads, sparse
+        )
+        out["mixed_index_s"] = round(seconds, 2)
+        ranks = _evaluate(settings, embedder, corpus_q)
+        out["mixed_corpus"] = {mode: _recalls(r) for mode, r in ranks.items()}
+        for label, questions in seed_sets.items():
             ranks = _evaluate(settings, embedder, questions)
-            table: dict[str, Any] = {mode: {"all": _recalls(ranks[mode])} for mode in ranks}
-            for mode in ranks:
-                by_group: dict[str, list[int | None]] = {}
-                for q, rank in zip(questions, ranks[mode], strict=True):
-                    for group in _groups(q, languages):
-                        by_group.setdefault(group, []).append(rank)
-                table[mode].update({g: _recalls(r) for g, r in sorted(by_group.items())})
-            out[label] = table
+            out["mixed_" + label.removeprefix("seed_")] = _table(ranks, questions, languages)
         out["query_embed_p50_ms"] = _p50_ms(lambda q: embedder.encode([q], kind="query"))
-        if sparse and embedder.sparse_id is not None:
+        if sparse != "off" and embedder.sparse_id is not None:
             out["query_sparse_p50_ms"] = _p50_ms(lambda q: embedder.sparse([q], kind="query"))
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
@@ -169,8 +198,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--models",
-        default="multilingual-e5-small-q4,multilingual-e5-small-q4+nosparse,all-MiniLM-L6-v2",
-        help="comma-separated; NAME+nosparse leaves the sparse latent terms out",
+        default="multilingual-e5-small-q4,multilingual-e5-small-q4+nosparse,"
+        "multilingual-e5-small-q4+allsparse,all-MiniLM-L6-v2",
+        help="comma-separated; NAME+nosparse leaves the sparse latent terms out, "
+        "NAME+allsparse keeps them for every chunk and question",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # the child process's model
@@ -195,7 +226,7 @@ def main() -> None:
             f"{r['model']}: corpus {r['corpus_index_s']} s for {r['corpus_chunks']} chunks, "
             f"peak {r['peak_rss_mb']} MB, query {r['query_embed_p50_ms']} ms"
         )
-        for label in ("corpus", "seed_dev", "seed_heldout"):
+        for label in ("corpus", "seed_dev", "seed_heldout", "seed_heldout2", "mixed_heldout2"):
             for mode in MODES:
                 if mode in r[label]:
                     print(f"  {label:13} {mode:8} {json.dumps(r[label][mode])}")

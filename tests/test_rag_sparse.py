@@ -4,6 +4,7 @@ in fused retrieval."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ def test_the_index_keeps_sparse_vectors_with_their_chunks(tmp_path: Path) -> Non
         put(w, "/r/b.md", [{1: 0.5}])
         w.commit()
     store = IndexStore.open(tmp_path)
-    assert store.sparse_id == "sae-test" and store.stats()["sparse_terms"] == "sae-test"
+    assert store.sparse_id == "sae-test" and store.stats()["sparse_terms"] == "sae-test (all)"
     hits = store.search_sparse(vec({1: 1.0}), 5)
     paths = store.chunks([cid for cid, _ in hits])
     assert [paths[cid].path for cid, _ in hits] == ["/r/a.md", "/r/b.md"]
@@ -111,4 +112,44 @@ def test_an_index_without_sparse_vectors_stays_without(tmp_path: Path) -> None:
         w.commit()
     store = IndexStore.open(tmp_path)
     assert store.sparse_id == "sae-test" and len(store.search_sparse(vec({1: 1.0}), 5)) == 1
+    store.close()
+
+
+def test_a_cross_lingual_index_keeps_vectors_for_the_chunks_in_scope_only(tmp_path: Path) -> None:
+    with IndexWriter(tmp_path, model="m", dim=DIM, sparse_id="sae-test", sparse_scope="all") as w:
+        with pytest.raises(ValueError, match="sparse vectors"):  # scope all: every chunk
+            w.put_document(doc("/r/a.md"), [chunk("a"), chunk("b")], np.eye(DIM)[:2], [None, None])
+    with IndexWriter(
+        tmp_path, model="m", dim=DIM, sparse_id="sae-test", sparse_scope="cross-lingual"
+    ) as w:
+        sparse = [vec({1: 1.0}), None]  # the second chunk is out of scope
+        w.put_document(doc("/r/a.md"), [chunk("a"), chunk("b")], np.eye(DIM)[:2], sparse)
+        with pytest.raises(ValueError, match="one per chunk"):  # still one entry per chunk
+            w.put_document(doc("/r/b.md"), [chunk("c")], np.eye(DIM)[:1], [])
+        w.commit()
+    store = IndexStore.open(tmp_path)
+    assert store.sparse_scope == "cross-lingual"
+    assert store.stats()["sparse_terms"] == "sae-test (cross-lingual)"
+    assert [cid for cid, _ in store.search_sparse(vec({1: 1.0}), 5)] == [0]
+    store.close()
+    # An existing index keeps its scope, whatever a later writer is given.
+    with IndexWriter(tmp_path, model="m", dim=DIM, sparse_scope="all") as w:
+        assert w.sparse_scope == "cross-lingual"
+        w.put_document(doc("/r/c.md"), [chunk("c")], np.eye(DIM)[:1], [None])
+        w.commit()
+    store = IndexStore.open(tmp_path)
+    assert store.sparse_scope == "cross-lingual" and len(store.chunk_ids()) == 3
+    store.close()
+
+
+def test_an_index_from_before_scopes_had_vectors_on_every_chunk(tmp_path: Path) -> None:
+    with IndexWriter(tmp_path, model="m", dim=DIM, sparse_id="sae-test") as w:
+        put(w, "/r/a.md", [{1: 1.0}])
+        w.commit()
+    manifest_path = tmp_path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["sparse_scope"]  # written before scopes existed
+    manifest_path.write_text(json.dumps(manifest))
+    store = IndexStore.open(tmp_path)
+    assert store.sparse_scope == "all"
     store.close()

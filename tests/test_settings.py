@@ -59,3 +59,16 @@ def test_paths_expand_the_home_directory() -> None:
     settings = load_settings({"documents": ["~/notes"], "index_dir": "~/idx"}, environ={})
     assert settings.documents == [Path("~/notes").expanduser()]
     assert settings.index_path == Path("~/idx").expanduser()
+
+
+def test_sparse_terms_takes_its_scopes_and_the_old_switch(tmp_path: Path) -> None:
+    assert load_settings().sparse_terms == "cross-lingual"  # the default
+    config = tmp_path / "config.toml"
+    config.write_text("sparse_terms = true\n")  # what the setting took before it had scopes
+    assert load_settings(config_file=config).sparse_terms == "all"
+    config.write_text("sparse_terms = false\n")
+    assert load_settings(config_file=config).sparse_terms == "off"
+    assert load_settings(environ={"ASSISTANT_SPARSE_TERMS": "all"}).sparse_terms == "all"
+    assert load_settings(environ={"ASSISTANT_SPARSE_TERMS": "false"}).sparse_terms == "off"
+    with pytest.raises(SettingsError, match="sparse_terms"):
+        load_settings({"sparse_terms": "some"})

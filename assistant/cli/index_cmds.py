@@ -176,15 +176,22 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     retriever = Retriever.open(settings)
     if args.mode == "sparse" and not retriever.sparse_usable():
         raise UsageError(
-            "this index has no sparse latent terms in use: set sparse_terms = true (the "
-            "multilingual-e5-small-q4 embedder makes them) and run `assistant index rebuild`"
+            "this index has no sparse latent terms in use: set sparse_terms to "
+            '"cross-lingual" (the default) or "all" (the multilingual-e5-small-q4 embedder '
+            "makes them) and run `assistant index rebuild`"
         )
     passages = retriever.search(args.query, k=args.k, mode=args.mode, threshold=args.threshold)
     if args.json:
         emit_json([p.to_dict() for p in passages])
         return 0
     if not passages:
-        print("no passages found")
+        why = ""
+        if args.mode == "sparse" and retriever.store.sparse_scope == "cross-lingual":
+            why = (
+                " (sparse terms are kept only for chunks not in English; "
+                'sparse_terms = "all" and a rebuild keep them for every chunk)'
+            )
+        print(f"no passages found{why}")
     for rank, p in enumerate(passages, start=1):
         dense = "-" if p.dense_score is None else f"{p.dense_score:.3f}"
         lexical = "-" if p.lexical_score is None else f"{p.lexical_score:.2f}"

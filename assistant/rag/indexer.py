@@ -22,6 +22,7 @@ from assistant.rag.chunking import Chunk, chunk_document
 from assistant.rag.embedder import Embedder, model_key
 from assistant.rag.loaders import LoadError, parse_document, read_bytes
 from assistant.rag.scan import absolute, check_paths, scan
+from assistant.rag.sparse_terms import Scope, SparseVector, chunk_in_scope
 from assistant.rag.store import DocumentRow, IndexStore, check_embedder, read_manifest
 from assistant.rag.store_writer import IndexWriter
 from assistant.settings import Settings
@@ -115,10 +116,14 @@ class Indexer:
             threads=self.settings.embed_threads,
             # Used only for a new or rebuilt index (the embedder is loaded then).
             sparse_id=self._wanted_sparse() if manifest is None else None,
+            sparse_scope=self._wanted_scope(),
         )
 
     def _wanted_sparse(self) -> str | None:
-        return self.embedder.sparse_id if self.settings.sparse_terms else None
+        return self.embedder.sparse_id if self.settings.sparse_terms != "off" else None
+
+    def _wanted_scope(self) -> Scope:
+        return "all" if self.settings.sparse_terms == "all" else "cross-lingual"
 
     # -- public operations ---------------------------------------------------------------------
 
@@ -273,7 +278,7 @@ class Indexer:
                     f"the index keeps sparse vectors {writer.sparse_id!r}; the embedder makes "
                     f"{self.embedder.sparse_id or 'none'}: run `assistant index rebuild`"
                 )
-            sparse = self.embedder.sparse(texts)
+            sparse = self._sparse_vectors(writer.sparse_scope, texts)
         offset = 0
         for row, chunks, existed in pending:
             end = offset + len(chunks)
@@ -284,6 +289,16 @@ class Indexer:
             (report.updated if existed else report.added).append(row.path)
             report.chunks_added += len(chunks)
         pending.clear()
+
+    def _sparse_vectors(self, scope: Scope, texts: list[str]) -> list[SparseVector | None]:
+        """One entry per text: its sparse vector, or None outside the index's scope (the
+        sparse head is a second pass of the model, so out-of-scope texts skip it)."""
+        wanted = [i for i, text in enumerate(texts) if chunk_in_scope(scope, text)]
+        made = self.embedder.sparse([texts[i] for i in wanted])
+        out: list[SparseVector | None] = [None] * len(texts)
+        for i, vector in zip(wanted, made, strict=True):
+            out[i] = vector
+        return out
 
 
 def root_of(path: Path, roots: list[Path]) -> str:

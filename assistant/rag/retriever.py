@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 from assistant.errors import UsageError
 from assistant.rag.embedder import Embedder, model_key
 from assistant.rag.source_names import DocumentNames
-from assistant.rag.sparse_terms import SparseVector
+from assistant.rag.sparse_terms import SparseVector, question_in_scope
 from assistant.rag.store import IndexStore
 from assistant.settings import Settings
 
@@ -113,10 +113,11 @@ class Retriever:
         )
 
     def sparse_usable(self) -> bool:
-        """Whether searches use the sparse list: the setting is on and the index has sparse
-        vectors of the kind this embedder makes."""
+        """Whether searches use the sparse list: the setting is not off and the index has
+        sparse vectors of the kind this embedder makes. In an index of scope cross-lingual a
+        fused search adds it for English questions only (rag/sparse_terms.py)."""
         store = self.store
-        if not self.settings.sparse_terms or store.sparse_id is None:
+        if self.settings.sparse_terms == "off" or store.sparse_id is None:
             return False
         return self.embedder.sparse_id == store.sparse_id
 
@@ -128,6 +129,13 @@ class Retriever:
     def available_modes(self) -> tuple[Mode, ...]:
         """The modes this index answers ("sparse" only where the sparse list is usable)."""
         return MODES if self.sparse_usable() else tuple(m for m in MODES if m != "sparse")
+
+    @staticmethod
+    def _fuses_sparse(store: IndexStore, query: str) -> bool:
+        """Whether a fused search of ``query`` adds the sparse list: the question is in the
+        index's scope, and some chunk has a sparse vector (an English course indexed in scope
+        cross-lingual has none, so its questions skip the sparse pass of the model)."""
+        return store.sparse_chunks != 0 and question_in_scope(store.sparse_scope, query)
 
     def _query_sparse(self, query: str) -> SparseVector | None:
         """The question's sparse vector, or None when the sparse list is not usable."""
@@ -177,7 +185,7 @@ class Retriever:
             dense = dict(store.search_dense(qvec, depth))
         if mode in ("fused", "lexical"):
             lexical = dict(store.search_lexical(query, depth))
-        if mode in ("fused", "sparse"):
+        if mode == "sparse" or (mode == "fused" and self._fuses_sparse(store, query)):
             qsparse = self._query_sparse(query)
             if qsparse is not None:
                 sparse = dict(store.search_sparse(qsparse, depth))

@@ -8,6 +8,12 @@ passage about the same thing share features where they share no word: on the see
 held-out questions, fusing this list with dense and BM25 raised recall@5 from 0.709 to 0.800
 (docs/retrieval.md).
 
+An index keeps them in one of two scopes. ``all``: every chunk, and the list is fused for every
+question. ``cross-lingual`` (the default): only chunks not in English get them, and the list is
+fused only for English questions, so it bridges an English question to pages in other
+languages and leaves English pages (which BM25 and the embedder already match well) and
+questions asked in a page's own language as they were.
+
 Stored per chunk in the index's SQLite file (``sparse`` table: feature ids as uint16, weights
 as float32), and searched through a feature-major copy built once per index generation.
 """
@@ -15,13 +21,28 @@ as float32), and searched through a feature-major copy built once per index gene
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 import numpy as np
+
+from assistant.rag.language import is_english
 
 # A sparse vector: feature ids (int) and their weights (float32), same length.
 SparseVector = tuple[np.ndarray, np.ndarray]
 
 MAX_FEATURES = 1 << 16  # ids are stored as uint16
+
+Scope = Literal["all", "cross-lingual"]
+
+
+def chunk_in_scope(scope: Scope, text: str) -> bool:
+    """Whether a chunk of ``text`` gets a sparse vector in an index of ``scope``."""
+    return scope == "all" or not is_english(text)
+
+
+def question_in_scope(scope: Scope, question: str) -> bool:
+    """Whether fused retrieval adds the sparse list for ``question`` in an index of ``scope``."""
+    return scope == "all" or is_english(question)
 
 
 def pack(vector: SparseVector) -> tuple[bytes, bytes]:

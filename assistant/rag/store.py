@@ -29,7 +29,7 @@ import numpy as np
 from assistant.errors import IndexStoreError
 from assistant.rag.bm25 import Postings
 from assistant.rag.lexical import lexical_query_tokens
-from assistant.rag.sparse_terms import SparseTermsIndex, SparseVector
+from assistant.rag.sparse_terms import Scope, SparseTermsIndex, SparseVector
 
 MANIFEST = "manifest.json"
 LOCK_FILE = "lock"
@@ -112,6 +112,12 @@ def check_embedder(manifest: dict[str, Any], model: str, dim: int | None = None)
 
 def set_faiss_threads(n: int) -> None:
     faiss.omp_set_num_threads(max(1, n))
+
+
+def manifest_sparse_scope(manifest: dict[str, Any]) -> Scope:
+    """Which chunks of the index have sparse vectors (rag/sparse_terms.py); an index built
+    before there were scopes has them on every chunk."""
+    return "cross-lingual" if manifest.get("sparse_scope") == "cross-lingual" else "all"
 
 
 def read_manifest(root: Path) -> dict[str, Any] | None:
@@ -272,8 +278,20 @@ class IndexStore:
 
     @property
     def sparse_id(self) -> str | None:
-        """Which sparse latent-term vectors every chunk has (None: this index has none)."""
+        """Which sparse latent-term vectors the chunks in scope have (None: this index has
+        none)."""
         return self.manifest.get("sparse") or None
+
+    @property
+    def sparse_chunks(self) -> int | None:
+        """How many chunks have sparse vectors (None: an index from before this was kept)."""
+        value = self.manifest.get("sparse_chunks")
+        return int(value) if value is not None else None
+
+    @property
+    def sparse_scope(self) -> Scope:
+        """Which chunks have them and which questions the list serves (rag/sparse_terms.py)."""
+        return manifest_sparse_scope(self.manifest)
 
     def search_sparse(self, query: SparseVector, n: int) -> list[tuple[int, float]]:
         """Chunks by the dot product of their sparse vectors with ``query``."""
@@ -327,7 +345,7 @@ class IndexStore:
             "documents": int(documents),
             "chunks": self.count,
             "vector_index": self.kind,
-            "sparse_terms": self.sparse_id or "none",
+            "sparse_terms": f"{self.sparse_id} ({self.sparse_scope})" if self.sparse_id else "none",
             "generation": self.generation,
             "bytes_on_disk": files,
         }

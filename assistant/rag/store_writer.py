@@ -27,7 +27,7 @@ from assistant.rag.chunking import Chunk
 from assistant.rag.hnsw import HnswFollower
 from assistant.rag.lexical import lexical_tokens
 from assistant.rag.lock import WriterLock
-from assistant.rag.sparse_terms import SparseVector, pack
+from assistant.rag.sparse_terms import Scope, SparseVector, pack
 from assistant.rag.store import (
     FORMAT_VERSION,
     LOCK_FILE,
@@ -36,6 +36,7 @@ from assistant.rag.store import (
     SPARSE_TABLE,
     DocumentRow,
     check_embedder,
+    manifest_sparse_scope,
     open_readonly_db,
     read_faiss,
     read_manifest,
@@ -60,12 +61,15 @@ class IndexWriter:
         fresh: bool = False,
         threads: int = 1,
         sparse_id: str | None = None,
+        sparse_scope: Scope = "all",
     ) -> None:
         self.root = Path(root)
         self.model, self.dim = model, dim
         # Sparse latent-term vectors (rag/sparse_terms.py): a new or rebuilt index takes the
-        # caller's choice; an existing one keeps its own, so every chunk has them or none does.
+        # caller's choice (and scope: which chunks get one); an existing one keeps its own, so
+        # every chunk in scope has them or none does.
         self.sparse_id = sparse_id
+        self.sparse_scope: Scope = sparse_scope
         self.hnsw_threshold = hnsw_threshold
         self.fresh = fresh
         set_faiss_threads(threads)
@@ -127,6 +131,7 @@ class IndexWriter:
         # Vectors of two models never meet in one FAISS index: only a rebuild changes model.
         check_embedder(self.manifest, self.model, self.dim)
         self.sparse_id = self.manifest.get("sparse") or None  # kept, as the model is
+        self.sparse_scope = manifest_sparse_scope(self.manifest)
         try:
             self._base = open_readonly_db(self.root / self.manifest["db"])
             self.flat = read_faiss(self.root / self.manifest["flat"])
@@ -236,13 +241,18 @@ class IndexWriter:
         doc: DocumentRow,
         chunks: list[Chunk],
         vectors: np.ndarray,
-        sparse: list[SparseVector] | None = None,
+        sparse: list[SparseVector | None] | None = None,
     ) -> None:
         """Replace a document's chunks and vectors (one row of ``vectors`` per chunk, and one
-        sparse vector per chunk when this index keeps them)."""
+        entry of ``sparse`` per chunk when this index keeps them: None for a chunk outside its
+        scope, never in scope ``all``)."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
-        if self.sparse_id is not None and (sparse is None or len(sparse) != len(chunks)):
+        if self.sparse_id is not None and (
+            sparse is None
+            or len(sparse) != len(chunks)
+            or (self.sparse_scope == "all" and any(v is None for v in sparse))
+        ):
             raise ValueError(f"this index keeps sparse vectors ({self.sparse_id}): one per chunk")
         self.remove_document(doc.path)
         db = self._edit()
@@ -260,7 +270,7 @@ class IndexWriter:
         if self.sparse_id is not None and sparse is not None:
             db.executemany(
                 "INSERT INTO sparse VALUES (?, ?, ?)",
-                [(int(i), *pack(v)) for i, v in zip(ids, sparse, strict=True)],
+                [(int(i), *pack(v)) for i, v in zip(ids, sparse, strict=True) if v is not None],
             )
         db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -279,6 +289,7 @@ class IndexWriter:
             return False
         db = self._edit()
         gen = self.generation + 1
+        (sparse_chunks,) = db.execute("SELECT count(*) FROM sparse").fetchone()
         names = {
             "db": f"meta-{gen:06d}.sqlite3",
             "flat": f"flat-{gen:06d}.faiss",
@@ -291,6 +302,8 @@ class IndexWriter:
             "dim": self.dim,
             "count": self.count,
             "sparse": self.sparse_id or "",
+            "sparse_scope": self.sparse_scope if self.sparse_id else "",
+            "sparse_chunks": int(sparse_chunks),
         }
         db.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()]
