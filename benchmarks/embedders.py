@@ -71,6 +71,7 @@ def _groups(question: Any, languages: dict[str, str]) -> list[str]:
 def _recalls(ranks: list[int | None]) -> dict[str, float]:
     n = len(ranks) or 1
     return {
+        "recall@1": round(sum(r == 1 for r in ranks) / n, 3),
         "recall@4": round(sum(r is not None and r <= 4 for r in ranks) / n, 3),
         "recall@5": round(sum(r is not None for r in ranks) / n, 3),
         "n": len(ranks),

@@ -116,9 +116,9 @@ def test_an_index_without_sparse_vectors_stays_without(tmp_path: Path) -> None:
 
 
 def test_a_cross_lingual_index_keeps_vectors_for_the_chunks_in_scope_only(tmp_path: Path) -> None:
-    with IndexWriter(tmp_path, model="m", dim=DIM, sparse_id="sae-test", sparse_scope="all") as w:
-        with pytest.raises(ValueError, match="sparse vectors"):  # scope all: every chunk
-            w.put_document(doc("/r/a.md"), [chunk("a"), chunk("b")], np.eye(DIM)[:2], [None, None])
+    every = IndexWriter(tmp_path, model="m", dim=DIM, sparse_id="sae-test", sparse_scope="all")
+    with every as w, pytest.raises(ValueError, match="sparse vectors"):  # scope all: every chunk
+        w.put_document(doc("/r/a.md"), [chunk("a"), chunk("b")], np.eye(DIM)[:2], [None, None])
     with IndexWriter(
         tmp_path, model="m", dim=DIM, sparse_id="sae-test", sparse_scope="cross-lingual"
     ) as w:
@@ -153,3 +153,16 @@ def test_an_index_from_before_scopes_had_vectors_on_every_chunk(tmp_path: Path) 
     store = IndexStore.open(tmp_path)
     assert store.sparse_scope == "all"
     store.close()
+
+
+def test_in_scope_cross_lingual_a_chunk_counts_the_better_of_bm25_and_the_sparse_rank() -> None:
+    from assistant.rag.retriever import _best, _fuse, _rrf_terms
+
+    dense = {1: 0.9, 2: 0.8}  # chunk 1 first
+    lexical = {1: 5.0, 2: 4.0}  # chunk 1 first
+    sparse = {2: 3.0}  # chunk 2 alone
+    summed = _fuse(*(_rrf_terms(s) for s in (dense, lexical, sparse)))
+    bridged = _fuse(_rrf_terms(dense), _best(_rrf_terms(lexical), _rrf_terms(sparse)))
+    assert [cid for cid, _ in summed] == [2, 1]  # a third vote puts 2 first
+    assert [cid for cid, _ in bridged] == [1, 2]  # two votes each: first twice wins
+    assert dict(bridged)[2] == pytest.approx(1 / 12 + 1 / 11)

@@ -196,7 +196,15 @@ class Retriever:
         elif mode == "sparse":
             ranked = sorted(sparse.items(), key=lambda kv: -kv[1])
         else:
-            ranked = _rrf(dense, lexical, sparse)
+            # In scope cross-lingual the sparse list stands in for BM25 (a chunk counts the
+            # better of its two ranks), so a page in another language that BM25 cannot match
+            # competes with English pages on equal terms, not with a third vote: summing all
+            # three cost English questions over English notes beside such pages 8 of 84
+            # first-ranked hits (docs/retrieval.md).
+            if sparse and store.sparse_scope == "cross-lingual":
+                ranked = _fuse(_rrf_terms(dense), _best(_rrf_terms(lexical), _rrf_terms(sparse)))
+            else:
+                ranked = _fuse(*(_rrf_terms(scores) for scores in (dense, lexical, sparse)))
             missing = [cid for cid, _ in ranked if cid not in dense]
             if qvec is not None and missing:
                 dense.update(store.dense_scores(qvec, missing))
@@ -246,10 +254,25 @@ def _check_embedder(store: IndexStore, settings: Settings, embedder: Embedder | 
         raise
 
 
-def _rrf(*ranked_lists: dict[int, float]) -> list[tuple[int, float]]:
+def _rrf_terms(scores: dict[int, float]) -> dict[int, float]:
+    """Each chunk's reciprocal-rank term ``1 / (RRF_K + rank)`` in one ranked list."""
+    order = sorted(scores.items(), key=lambda kv: -kv[1])
+    return {cid: 1.0 / (RRF_K + rank) for rank, (cid, _) in enumerate(order, start=1)}
+
+
+def _best(*terms: dict[int, float]) -> dict[int, float]:
+    """Per chunk, the largest of its terms in ``terms``."""
+    out: dict[int, float] = {}
+    for t in terms:
+        for cid, value in t.items():
+            out[cid] = max(out.get(cid, 0.0), value)
+    return out
+
+
+def _fuse(*terms: dict[int, float]) -> list[tuple[int, float]]:
+    """Chunks by the sum of their terms, best first."""
     fused: dict[int, float] = {}
-    for scores in ranked_lists:
-        order = sorted(scores.items(), key=lambda kv: -kv[1])
-        for rank, (cid, _) in enumerate(order, start=1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+    for t in terms:
+        for cid, value in t.items():
+            fused[cid] = fused.get(cid, 0.0) + value
     return sorted(fused.items(), key=lambda kv: -kv[1])
