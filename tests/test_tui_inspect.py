@@ -185,6 +185,34 @@ async def test_probs_and_compare(tmp_path: Path, tiny_engine: Engine) -> None:
         assert greedy.text.strip()[:10] in first_column
 
 
+async def test_a_newer_compare_stops_the_running_one_and_says_so(
+    tmp_path: Path, tiny_engine: Engine
+) -> None:
+    app, _ = make_app(tmp_path, engine=tiny_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        # Holding the engine keeps the first /compare from decoding until the second took over.
+        tiny_engine.lock.acquire()
+        try:
+            await send(pilot, "/compare Beam search keeps")
+            await wait_until(pilot, lambda: len(app.query(CompareView)) == 1)
+            await send(pilot, "/compare Greedy decoding picks")
+            await wait_until(pilot, lambda: len(app.query(CompareView)) == 2)
+        finally:
+            tiny_engine.lock.release()
+        first, second = list(app.query(CompareView))
+        await wait_until(pilot, lambda: second.done)
+
+        def columns(view: CompareView) -> list[str]:
+            return [str(c.render()) for c in view.query("Static")]
+
+        await wait_until(
+            pilot, lambda: all("stopped (a newer /compare)" in c for c in columns(first))
+        )
+        assert not first.results  # none of the cut-short presets shows an answer
+        assert [name for name, _ in second.results] == second.names
+        assert not any("stopped" in c for c in columns(second))
+
+
 async def test_settings_validation_presets_and_next_turn(tmp_path: Path) -> None:
     app, session = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
