@@ -198,7 +198,7 @@ class Engine:
         start = (
             len(ids) if answer_start is None else max(0, min(len(ids), answer_start - truncated))
         )
-        copy, guidance = self._grounding(settings, grounding, start, cache_key)
+        copy, guidance = self._grounding(settings, grounding, start, cache_key, ids[start:])
         plan = self._plan(ids, settings, cache_key)
         request = DecodeRequest(
             model=self.model,
@@ -265,9 +265,12 @@ class Engine:
         grounding: GroundingInput | None,
         answer_start: int,
         cache_key: str | None,
+        answer_so_far: Sequence[int] = (),
     ) -> tuple[PassageCopyProcessor | None, Any]:
         """The copy processor and the context-aware guidance processor, where they apply;
-        the conversation's last copy index serves again when its passages are the same."""
+        the conversation's last copy index serves again when its passages are the same.
+        ``answer_so_far`` (a fork's kept answer ids) follows the guidance's passage-less
+        prompt as it follows the real one, so both sides continue the same answer."""
         if settings.grounding == "off" or grounding is None or settings.strategy == "beam":
             return None, None
         found = grounding
@@ -288,7 +291,7 @@ class Engine:
             from transformers import UnbatchedClassifierFreeGuidanceLogitsProcessor
 
             room = self.context_length - settings.max_new_tokens
-            negative_ids = self.encode(negative)[-room:]
+            negative_ids = (self.encode(negative) + list(answer_so_far))[-room:]
             guidance = UnbatchedClassifierFreeGuidanceLogitsProcessor(
                 1.0 + settings.cad_alpha,
                 self.model,
