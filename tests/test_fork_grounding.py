@@ -16,7 +16,7 @@ from assistant.chat.history import HistoryStore
 from assistant.chat.session import ChatSession
 from assistant.core import DecodingSettings, Engine
 from assistant.core.grounding import GroundingInput, SourceText
-from assistant.core.types import TokenStep
+from assistant.core.types import Generation, TokenStep
 from tests.chat_support import chat_settings, of_type, write_docs
 
 PASSAGE = "Warsaw is the capital city of Poland. Kraków is an old city in the south."
@@ -33,6 +33,23 @@ def engine(tiny_model_dir: Path) -> Engine:
     return Engine.load(str(tiny_model_dir), allow_fallback=False, threads=1)
 
 
+def _resume(
+    engine: Engine,
+    settings: DecodingSettings,
+    grounding: GroundingInput,
+    steps: list[TokenStep],
+    index: int,
+    *,
+    answered: bool = True,
+) -> Generation:
+    """Decode on from ``steps[:index]`` of an answer to PROMPT, for the rest of its length;
+    ``answered``: the kept tokens are given as the answer so far (a fork), else as prompt."""
+    prefix = PROMPT + "".join(s.text for s in steps[:index])
+    rest = settings.replace(max_new_tokens=len(steps) - index)
+    start = len(engine.encode(PROMPT)) if answered else None
+    return engine.generate(prefix, rest, grounding=grounding, answer_start=start)
+
+
 def test_the_answer_so_far_is_read_as_answered(engine: Engine) -> None:
     """Decoding on from the middle of a grounded answer, its start given as answered, gives
     the rest of that answer: the copy picks up where the answer was in the passage."""
@@ -40,10 +57,7 @@ def test_the_answer_so_far_is_read_as_answered(engine: Engine) -> None:
     steps = list(answer.steps)
     assert answer.text.strip().startswith("Warsaw is the capital")  # the copy quotes it
     index = 4
-    prefix = PROMPT + "".join(s.text for s in steps[:index])
-    rest = GROUNDED.replace(max_new_tokens=len(steps) - index)
-    start = len(engine.encode(PROMPT))
-    resumed = engine.generate(prefix, rest, grounding=GROUNDING, answer_start=start)
+    resumed = _resume(engine, GROUNDED, GROUNDING, steps, index)
     assert [s.token_id for s in resumed.steps] == [s.token_id for s in steps[index:]]
     for got, want in zip(resumed.steps, steps[index:], strict=True):
         assert got.processed_logprob == pytest.approx(want.processed_logprob, abs=1e-4)
@@ -51,7 +65,7 @@ def test_the_answer_so_far_is_read_as_answered(engine: Engine) -> None:
         assert got.provenance.line == want.provenance.line
         assert got.provenance.match_length == want.provenance.match_length
     # Without it the copy takes the kept tokens for prompt and opens a new answer.
-    fresh = engine.generate(prefix, rest, grounding=GROUNDING)
+    fresh = _resume(engine, GROUNDED, GROUNDING, steps, index, answered=False)
     assert [s.provenance.match_length for s in fresh.steps if s.provenance] != [
         s.provenance.match_length for s in steps[index:] if s.provenance
     ]
@@ -70,10 +84,7 @@ def test_a_resumed_answer_with_context_aware_decoding_gives_the_same_rest(engine
     steps = list(answer.steps)
     index = 3
     assert len(steps) > index + 2
-    prefix = PROMPT + "".join(s.text for s in steps[:index])
-    rest = cad.replace(max_new_tokens=len(steps) - index)
-    start = len(engine.encode(PROMPT))
-    resumed = engine.generate(prefix, rest, grounding=guided, answer_start=start)
+    resumed = _resume(engine, cad, guided, steps, index)
     assert [s.token_id for s in resumed.steps] == [s.token_id for s in steps[index:]]
     # (The tiny random model barely conditions on the passages: without the answer so far on
     # the guidance's side the model-side probabilities differed by up to 6e-4, here by 0.)
