@@ -186,7 +186,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not passages:
         why = ""
-        if args.mode == "sparse" and retriever.store.sparse_scope == "cross-lingual":
+        if args.mode == "sparse" and retriever.sparse_scope == "cross-lingual":
             why = (
                 " (sparse terms are kept only for chunks not in English; "
                 'sparse_terms = "all" and a rebuild keep them for every chunk)'

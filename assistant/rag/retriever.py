@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 from assistant.errors import UsageError
 from assistant.rag.embedder import Embedder, model_key
 from assistant.rag.source_names import DocumentNames
-from assistant.rag.sparse_terms import SparseVector, question_in_scope
+from assistant.rag.sparse_terms import Scope, SparseVector, question_in_scope
 from assistant.rag.store import IndexStore
 from assistant.settings import Settings
 
@@ -120,6 +120,11 @@ class Retriever:
         if self.settings.sparse_terms == "off" or store.sparse_id is None:
             return False
         return self.embedder.sparse_id == store.sparse_id
+
+    @property
+    def sparse_scope(self) -> Scope:
+        """Which chunks of the index have sparse vectors and which questions use them."""
+        return self.store.sparse_scope
 
     def search_state(self) -> tuple[int, bool]:
         """What a search's result depends on besides its arguments: the index generation and
