@@ -64,6 +64,25 @@ def test_sparse_mode_on_an_index_without_sparse_terms_says_how_to_get_them(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_sparse_mode_on_an_english_folder_says_why_it_finds_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default embedder and scope: English notes get no sparse vectors, and a sparse
+    search says so on its one line instead of a bare 'no passages found'."""
+    from assistant.rag.embedder import DEFAULT_EMBED_MODEL
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "notes.md").write_text("Beam search keeps the most probable partial answers.\n")
+    common = ["--index", str(tmp_path / "index"), "--embed-model", DEFAULT_EMBED_MODEL]
+    code, _, _ = _run(capsys, "index", "add", str(folder), *common)
+    assert code == 0
+    code, out, _ = _run(capsys, "index", "search", "beam search", "--mode", "sparse", *common)
+    assert code == 0
+    assert out.startswith("no passages found (sparse terms are kept only for chunks not in")
+    assert len(out.strip().splitlines()) == 1
+
+
 def test_search_human_output_shows_text_literally(
     indexed: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
